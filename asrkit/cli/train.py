@@ -1,0 +1,46 @@
+"""`asrkit train`: train a SANM-CTC recognizer from JSONL manifests.
+
+Writes EXP/train.log, resumable EXP/checkpoint.pt, per-epoch weights, and the final model folder
+EXP/model (config.json, model.safetensors, tokenizer.model, am.mvn). Several GPUs or machines:
+``torchrun --nproc_per_node N -m asrkit.cli.main train ...`` (DDP; gloo on CPU, nccl on GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from asrkit.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a CTC model", description=__doc__)
+    p.add_argument("--config", required=True, help="training config JSON (model shape + optim)")
+    p.add_argument("--train", required=True, help="training manifest (JSONL with id, audio, text)")
+    p.add_argument("--dev", default=None, help="dev manifest, evaluated after each epoch")
+    p.add_argument("--exp", required=True, help="experiment folder")
+    p.add_argument("--resume", action="store_true", help="continue from EXP/checkpoint.pt if present")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
+    p.add_argument("--nj", type=int, default=2, help="processes for feature extraction")
+    p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from asrkit.train.config import TrainConfig
+    from asrkit.train.trainer import Trainer
+
+    torch.set_num_threads(args.threads)
+    cfg = TrainConfig.load(args.config)
+    if args.epochs is not None:
+        cfg.optim.epochs = args.epochs
+    for path in (args.train, args.dev):
+        if path and not Path(path).exists():
+            raise UserError(f"{path}: no such manifest")
+    trainer = Trainer(cfg, args.train, args.dev, args.exp, nj=args.nj)
+    if args.resume:
+        trainer.resume()
+    trainer.train()
+    return 0

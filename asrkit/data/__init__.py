@@ -1,0 +1,1 @@
+"""Data: decode inputs (files, folders, wav.scp, JSONL manifests) and training datasets."""

@@ -1,0 +1,129 @@
+"""Paraformer's SANM encoder: self-attention with an FSMN memory block (Gao et al., 2022,
+"Paraformer: Fast and Accurate Parallel Transformer for Non-autoregressive End-to-End Speech
+Recognition", arXiv 2206.08317).
+
+Module and parameter names follow FunASR's SANMEncoder so that its ``model.pt`` (under
+``encoder.``) and MooER's ``paraformer-encoder.pth`` (no prefix) load key for key.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from asrkit.encoder.config import SANMConfig
+
+# FunASR builds every LayerNorm of this encoder with eps=1e-12; other values shift real checkpoints.
+_LN_EPS = 1e-12
+
+
+def sinusoidal_position_encoding(length: int, depth: int, device=None) -> torch.Tensor:
+    """FunASR's SinusoidalPositionEncoder: positions 1..T, [sin | cos] halves concatenated.
+
+    Computed in float32 because bf16 positions above 256 are too coarse.
+    """
+    pos = torch.arange(1, length + 1, dtype=torch.float32, device=device)[:, None]
+    inc = math.log(10000.0) / (depth / 2 - 1)
+    inv = torch.exp(torch.arange(depth // 2, dtype=torch.float32, device=device) * -inc)[None, :]
+    return torch.cat([torch.sin(pos * inv), torch.cos(pos * inv)], dim=1)
+
+
+class MultiHeadedAttentionSANM(nn.Module):
+    """Multi-head self-attention plus a depthwise-conv FSMN memory over the values."""
+
+    def __init__(self, n_head: int, in_feat: int, n_feat: int, dropout: float, kernel_size: int, shift: int = 0):
+        super().__init__()
+        assert n_feat % n_head == 0
+        self.d_k = n_feat // n_head
+        self.h = n_head
+        self.linear_q_k_v = nn.Linear(in_feat, n_feat * 3)
+        self.linear_out = nn.Linear(n_feat, n_feat)
+        self.fsmn_block = nn.Conv1d(n_feat, n_feat, kernel_size, stride=1, padding=0, groups=n_feat, bias=False)
+        left = (kernel_size - 1) // 2 + shift
+        self.pad = (left, kernel_size - 1 - left)
+        self.dropout = dropout
+
+    def fsmn(self, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # mask: (B, T, 1). Padding frames are zeroed before the conv so they never leak into valid ones.
+        x = (v * mask).transpose(1, 2)
+        x = self.fsmn_block(F.pad(x, self.pad)).transpose(1, 2)
+        x = F.dropout(x + v, self.dropout, self.training)
+        return x * mask
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, in_feat); mask: (B, T) bool, True on valid frames."""
+        b, t, _ = x.shape
+        q, k, v = self.linear_q_k_v(x).chunk(3, dim=-1)
+        memory = self.fsmn(v, mask[:, :, None].to(v.dtype))
+        q, k, vh = (z.reshape(b, t, self.h, self.d_k).transpose(1, 2) for z in (q, k, v))
+        # A key mask is all FunASR applies; masked keys get probability 0, exactly what SDPA does.
+        att = F.scaled_dot_product_attention(
+            q, k, vh, attn_mask=mask[:, None, None, :], dropout_p=self.dropout if self.training else 0.0
+        )
+        att = att.transpose(1, 2).reshape(b, t, self.h * self.d_k)
+        return self.linear_out(att) + memory
+
+
+class PositionwiseFeedForward(nn.Module):
+    def __init__(self, idim: int, hidden: int, dropout: float):
+        super().__init__()
+        self.w_1 = nn.Linear(idim, hidden)
+        self.w_2 = nn.Linear(hidden, idim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.w_2(self.dropout(torch.relu(self.w_1(x))))
+
+
+class EncoderLayerSANM(nn.Module):
+    """Pre-norm layer. The first layer changes width (560 -> 512) and so has no attention residual."""
+
+    def __init__(self, in_size: int, size: int, cfg: SANMConfig):
+        super().__init__()
+        self.in_size, self.size = in_size, size
+        self.self_attn = MultiHeadedAttentionSANM(
+            cfg.attention_heads, in_size, size, cfg.attention_dropout_rate, cfg.kernel_size, cfg.sanm_shift
+        )
+        self.feed_forward = PositionwiseFeedForward(size, cfg.linear_units, cfg.dropout_rate)
+        self.norm1 = nn.LayerNorm(in_size, eps=_LN_EPS)
+        self.norm2 = nn.LayerNorm(size, eps=_LN_EPS)
+        self.dropout = nn.Dropout(cfg.dropout_rate)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        a = self.dropout(self.self_attn(self.norm1(x), mask))
+        x = x + a if self.in_size == self.size else a
+        return x + self.dropout(self.feed_forward(self.norm2(x)))
+
+
+class SANMEncoder(nn.Module):
+    """(B, T, input_size) LFR features -> (B, T, output_size); no time downsampling."""
+
+    def __init__(self, config: SANMConfig | None = None):
+        super().__init__()
+        self.config = cfg = config or SANMConfig()
+        self.encoders0 = nn.ModuleList([EncoderLayerSANM(cfg.input_size, cfg.output_size, cfg)])
+        self.encoders = nn.ModuleList(
+            [EncoderLayerSANM(cfg.output_size, cfg.output_size, cfg) for _ in range(cfg.num_blocks - 1)]
+        )
+        self.after_norm = nn.LayerNorm(cfg.output_size, eps=_LN_EPS)
+        self.pos_dropout = nn.Dropout(cfg.positional_dropout_rate)
+
+    @property
+    def output_size(self) -> int:
+        return self.config.output_size
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = feats.size(1)
+        mask = torch.arange(t, device=feats.device)[None, :] < lengths[:, None]
+        # Paraformer scales by sqrt(output_size) even though the input is wider (560).
+        x = feats * self.config.output_size**0.5
+        pe = sinusoidal_position_encoding(t, feats.size(2), feats.device)
+        x = self.pos_dropout(x + pe.to(x.dtype))
+        for layer in self.encoders0:
+            x = layer(x, mask)
+        for layer in self.encoders:
+            x = layer(x, mask)
+        return self.after_norm(x), mask.sum(dim=1)

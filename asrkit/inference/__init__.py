@@ -1,0 +1,5 @@
+"""Python API for transcription: ``Recognizer``."""
+
+from asrkit.inference.recognizer import Recognizer
+
+__all__ = ["Recognizer"]

@@ -1,0 +1,47 @@
+"""Bundled models live in ``asrkit/pretrained/<name>/`` (inside the package, so a plain pip install
+has them) and are chosen by name; any other model is a folder path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from asrkit.errors import UserError
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+DEFAULT_MODEL = "bible-en-ctc-small"
+
+
+def bundled_models() -> dict[str, Path]:
+    if not PRETRAINED_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(PRETRAINED_DIR.iterdir()) if (p / "config.json").exists()}
+
+
+def resolve_model_dir(name_or_dir: str | None) -> Path:
+    name = name_or_dir or DEFAULT_MODEL
+    path = Path(name)
+    if path.is_dir():
+        return path
+    models = bundled_models()
+    if name in models:
+        return models[name]
+    known = ", ".join(models) or "none"
+    raise UserError(f"{name}: neither a model folder nor a bundled model name (bundled: {known})")
+
+
+def load_model(name_or_dir: str | None = None):
+    """Load a model folder or bundled model by its config's ``model_type``."""
+    folder = resolve_model_dir(name_or_dir)
+    cfg_path = folder / "config.json"
+    if not cfg_path.exists():
+        raise UserError(f"{folder}: no config.json (not a model folder)")
+    try:
+        model_type = json.loads(cfg_path.read_text()).get("model_type")
+    except json.JSONDecodeError as err:
+        raise UserError(f"{cfg_path}: invalid JSON ({err})") from None
+    if model_type == "sanm_ctc":
+        from asrkit.models.ctc import CTCModel
+
+        return CTCModel.from_pretrained(folder)
+    raise UserError(f"{cfg_path}: unknown model_type {model_type!r}")

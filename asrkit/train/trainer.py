@@ -1,0 +1,234 @@
+"""CTC training loop: AdamW, warmup + cosine schedule, bf16 autocast, resumable checkpoints.
+
+Runs as one process, or one process per device under ``torchrun`` (DDP; each rank takes every
+world_size-th batch). Only rank 0 writes files. Determinism: batch order, SpecAugment and init
+come from ``optim.seed``; the same command on the same data and thread count gives the same model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import jiwer
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from asrkit.frontend import FbankConfig, FrontendConfig, GlobalCMVN, lfr_length
+from asrkit.models.ctc import CTCModel, CTCModelConfig
+from asrkit.text import normalize_text
+from asrkit.tokenizer import Tokenizer, train_tokenizer
+from asrkit.train import distributed
+from asrkit.train.config import TrainConfig
+from asrkit.train.dataset import Example, collate, make_batches
+from asrkit.train.features import dump_features, feature_stats
+from asrkit.utils.progress import progress
+from decoders import ctc_greedy_search
+
+
+def _examples(index: dict, tok: Tokenizer, max_frames: int | None, lfr_n: int) -> list[Example]:
+    out = []
+    for uid, u in index["utts"].items():
+        if max_frames is not None and u["frames"] > max_frames:
+            continue
+        tokens = tok.encode(normalize_text(u["text"]))
+        # CTC needs at least one frame per token (more with repeats); skip infeasible pairs.
+        if not tokens or len(tokens) >= lfr_length(u["frames"], lfr_n):
+            continue
+        out.append(Example(uid, u["offset"], u["frames"], tokens))
+    return out
+
+
+def _lr_lambda(optim, total_steps: int):
+    def f(step: int) -> float:
+        if step < optim.warmup_steps:
+            return (step + 1) / optim.warmup_steps
+        p = min(1.0, (step - optim.warmup_steps) / max(1, total_steps - optim.warmup_steps))
+        return optim.final_lr_ratio + (1 - optim.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
+
+    return f
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, train_manifest: str, dev_manifest: str | None, exp_dir: str,
+                 nj: int = 2):
+        self.cfg = config
+        self.exp = Path(exp_dir)
+        self.rank, self.world, self.device = distributed.setup()
+        self.main = self.rank == 0
+        if self.main:
+            self.exp.mkdir(parents=True, exist_ok=True)
+            (self.exp / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        torch.manual_seed(config.optim.seed)
+        fcfg = FrontendConfig(fbank=FbankConfig())
+        cache = self.exp / "feats"
+        # Rank 0 fills the caches first so the other ranks only read them.
+        if self.main:
+            dump_features(train_manifest, cache, fcfg.fbank, nj)
+            if dev_manifest:
+                dump_features(dev_manifest, cache, fcfg.fbank, nj)
+        distributed.barrier()
+        self.train_frames, train_index = dump_features(train_manifest, cache, fcfg.fbank, nj)
+        self.dev = dump_features(dev_manifest, cache, fcfg.fbank, nj) if dev_manifest else None
+
+        tok_path = self.exp / "tokenizer.model"
+        if self.main and not tok_path.exists():
+            texts = [normalize_text(u["text"]) for u in train_index["utts"].values()]
+            train_tokenizer(texts, tok_path, config.vocab_size)
+        cmvn_path = self.exp / "am.mvn"
+        if self.main and not cmvn_path.exists():
+            mean, std = feature_stats(self.train_frames)
+            GlobalCMVN.from_stats(mean.repeat(fcfg.lfr_m), std.repeat(fcfg.lfr_m)).save(cmvn_path)
+        distributed.barrier()
+        self.tok = Tokenizer(tok_path)
+        cmvn = GlobalCMVN.from_file(cmvn_path)
+        max_fb = int(config.optim.max_duration * 1000 / fcfg.fbank.frame_shift_ms)
+        self.train_ex = _examples(train_index, self.tok, max_fb, fcfg.lfr_n)
+        self.dev_ex = _examples(self.dev[1], self.tok, None, fcfg.lfr_n) if self.dev else []
+        self.dev_refs = {uid: normalize_text(u["text"]) for uid, u in self.dev[1]["utts"].items()} if self.dev else {}
+
+        mcfg = CTCModelConfig(vocab_size=self.tok.vocab_size, encoder=config.encoder, frontend=fcfg)
+        self.model = CTCModel(mcfg, self.tok, cmvn).to(self.device)
+        self.frontend = self.model.frontend
+        self.ddp = (
+            DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            if self.world > 1 else self.model
+        )
+        o = config.optim
+        decay = [p for n, p in self.model.named_parameters() if p.dim() > 1]
+        no_decay = [p for n, p in self.model.named_parameters() if p.dim() <= 1]
+        self.opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=o.lr, betas=(0.9, 0.98),
+        )
+        self.steps_per_epoch = len(make_batches(self.train_ex, o.max_frames, o.seed)) // self.world
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_lambda(o, o.epochs * self.steps_per_epoch))
+        self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        self.history: list[dict] = []
+        if self.main:
+            n = sum(p.numel() for p in self.model.parameters())
+            hours = sum(e.frames for e in self.train_ex) / 360000
+            self.log(f"model {n / 1e6:.2f}M params; {len(self.train_ex)} train utts ({hours:.1f} h), "
+                     f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
+
+    # ---- bookkeeping ---------------------------------------------------------------------
+    def log(self, msg: str) -> None:
+        if self.main:
+            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+            print(line, flush=True)
+            with (self.exp / "train.log").open("a") as f:
+                f.write(line + "\n")
+
+    def save_checkpoint(self) -> None:
+        if not self.main:
+            return
+        state = {
+            "model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
+            "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step,
+            "history": self.history, "rng": torch.get_rng_state(),
+        }
+        tmp = self.exp / "checkpoint.pt.tmp"
+        torch.save(state, tmp)
+        tmp.replace(self.exp / "checkpoint.pt")  # atomic: a crash never leaves a half-written checkpoint
+
+    def resume(self) -> bool:
+        path = self.exp / "checkpoint.pt"
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
+        self.history = state.get("history", [])
+        torch.set_rng_state(state["rng"])
+        self.log(f"resumed from {path}: epoch {self.epoch}, batch {self.batch_in_epoch}, step {self.step}")
+        return True
+
+    # ---- training ------------------------------------------------------------------------
+    def _loss(self, batch: list[int], frames, examples, gen) -> tuple[torch.Tensor, int]:
+        feats, lens, targets, tlens = collate(batch, examples, frames, self.frontend, gen)
+        amp = self.cfg.optim.amp == "bf16"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+            log_probs, out_lens = self.ddp(feats.to(self.device), lens.to(self.device))
+        loss = F.ctc_loss(log_probs.transpose(0, 1), targets.to(self.device), out_lens, tlens.to(self.device),
+                          blank=0, reduction="sum", zero_infinity=True)
+        return loss, len(batch)
+
+    def train(self) -> None:
+        o = self.cfg.optim
+        while self.epoch < o.epochs:
+            batches = make_batches(self.train_ex, o.max_frames, o.seed + self.epoch)
+            batches = batches[self.rank :: self.world][: self.steps_per_epoch]
+            gen = torch.Generator().manual_seed(o.seed * 1000 + self.epoch * 10 + self.rank) if o.specaug else None
+            self.ddp.train()
+            tot_loss, tot_utts, t0 = 0.0, 0, time.time()
+            bar = progress(range(self.batch_in_epoch, len(batches)), desc=f"epoch {self.epoch + 1}/{o.epochs}",
+                           unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
+            for bi in bar:
+                loss, n = self._loss(batches[bi], self.train_frames, self.train_ex, gen)
+                self.opt.zero_grad(set_to_none=True)
+                (loss / n).backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.grad_clip)
+                self.opt.step()
+                self.sched.step()
+                self.step += 1
+                self.batch_in_epoch = bi + 1
+                tot_loss += loss.item()
+                tot_utts += n
+                if self.step % o.log_every == 0:
+                    avg = tot_loss / max(1, tot_utts)
+                    bar.set_postfix(loss=f"{avg:.2f}")
+                    self.log(f"epoch {self.epoch + 1} step {self.step} loss/utt {avg:.3f} "
+                             f"lr {self.sched.get_last_lr()[0]:.2e} {tot_utts / (time.time() - t0):.1f} utt/s")
+                if self.step % o.save_every == 0:
+                    self.save_checkpoint()
+            self.epoch += 1
+            self.batch_in_epoch = 0
+            if self.main:
+                dev = self.evaluate() if self.dev else {}
+                rec = {"epoch": self.epoch, "train_loss": tot_loss / max(1, tot_utts), **dev}
+                self.history.append(rec)
+                self.log("end of " + " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                              for k, v in rec.items()))
+                torch.save(self.model.state_dict(), self.exp / f"epoch-{self.epoch}.pt")
+            self.save_checkpoint()
+        if self.main:
+            self.finalize()
+        distributed.cleanup()
+
+    @torch.inference_mode()
+    def evaluate(self, model: CTCModel | None = None) -> dict:
+        model = model or self.model
+        model.eval()
+        frames, _ = self.dev
+        tot, n, refs, hyps = 0.0, 0, [], []
+        for batch in make_batches(self.dev_ex, self.cfg.optim.max_frames, 0):
+            feats, lens, targets, tlens = collate(batch, self.dev_ex, frames, self.frontend, None)
+            log_probs, out_lens = model(feats.to(self.device), lens.to(self.device))
+            tot += F.ctc_loss(log_probs.transpose(0, 1), targets, out_lens, tlens, blank=0,
+                              reduction="sum", zero_infinity=True).item()
+            n += len(batch)
+            for i, ids in zip(batch, ctc_greedy_search(log_probs, out_lens)):
+                refs.append(self.dev_refs[self.dev_ex[i].uid])
+                hyps.append(normalize_text(self.tok.decode(ids)))
+        model.train()
+        return {"dev_loss": tot / max(1, n), "dev_wer": 100 * jiwer.wer(refs, hyps) if refs else float("nan")}
+
+    def finalize(self) -> None:
+        """Average the last epochs' weights (a cheap, reliable gain with a decayed LR) into exp/model."""
+        k = min(self.cfg.optim.average_last, self.epoch)
+        paths = [self.exp / f"epoch-{e}.pt" for e in range(self.epoch - k + 1, self.epoch + 1)]
+        paths = [p for p in paths if p.exists()]
+        states = [torch.load(p, map_location="cpu") for p in paths]
+        avg = {key: sum(s[key].float() for s in states) / len(states) for key in states[0]}
+        self.model.load_state_dict(avg)
+        if self.dev:
+            res = self.evaluate()
+            self.log(f"averaged epochs {[p.stem for p in paths]}: dev_loss {res['dev_loss']:.4g} "
+                     f"dev_wer {res['dev_wer']:.2f}")
+        self.model.save_pretrained(self.exp / "model")
+        self.log(f"wrote {self.exp / 'model'}")
