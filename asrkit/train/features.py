@@ -35,12 +35,13 @@ def cache_key(manifest: Path, cfg: FbankConfig) -> str:
     return h.hexdigest()[:12]
 
 
-def dump_features(manifest: str | Path, cache_dir: str | Path, cfg: FbankConfig = FbankConfig(), nj: int = 2):
+def dump_features(manifest: str | Path, cache_dir: str | Path, cfg: FbankConfig | None = None, nj: int = 2):
     """Compute fbank for every utterance of a JSONL manifest; returns (frames memmap, index dict).
 
     The cache file name carries a hash of the manifest and the fbank settings, so a changed
     manifest is never served stale features.
     """
+    cfg = cfg or FbankConfig()
     manifest = Path(manifest)
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
