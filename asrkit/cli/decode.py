@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     audio_s = 0.0
     t0 = time.perf_counter()
     pending: list[tuple[Utterance, object]] = []
+    seen: set[str] = set()
 
     def fail(msg: str) -> None:
         nonlocal n_failed
@@ -91,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if item.id in done:
                 continue
+            if item.id in seen:
+                fail(f"{item.audio}: duplicate utterance id {item.id!r}; skipped")
+                continue
+            seen.add(item.id)
             try:
                 pending.append((item, rec.load(item.audio)))
             except UserError as err:
