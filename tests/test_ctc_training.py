@@ -42,3 +42,18 @@ def test_ctc_greedy_collapses_repeats_and_blanks():
     lp[0, torch.arange(len(path)), torch.tensor(path)] = 0.0
     assert ctc_greedy_search(lp, torch.tensor([len(path)])) == [[3, 3, 5, 2]]
     assert ctc_greedy_search(lp, torch.tensor([4])) == [[3]]
+
+
+def test_init_from_earlier_run_and_stop_after_epoch(trained, tmp_path):
+    folder, trainer = trained
+    cfg = trainer.cfg
+    exp = tmp_path / "cont"
+    cont = Trainer(cfg, str(folder / "m.jsonl"), None, str(exp), nj=1, feats_dir=str(folder / "exp" / "feats"),
+                   init=str(folder / "exp" / f"epoch-{cfg.optim.epochs}.pt"))
+    # Units and CMVN are carried over, weights start where the earlier run ended.
+    assert (exp / "tokenizer.model").read_bytes() == (folder / "exp" / "tokenizer.model").read_bytes()
+    start = torch.load(folder / "exp" / f"epoch-{cfg.optim.epochs}.pt")
+    for k, v in cont.model.state_dict().items():
+        torch.testing.assert_close(v, start[k])
+    cont.train(stop_after_epoch=1)
+    assert cont.epoch == 1 and (exp / "checkpoint.pt").exists() and not (exp / "model").exists()

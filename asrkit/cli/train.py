@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
     p.add_argument("--nj", type=int, default=2, help="processes for feature extraction")
     p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
+    p.add_argument("--stop-after-epoch", type=int, default=None,
+                   help="stop after this epoch, keeping the schedule of optim.epochs (continue later with --resume)")
+    p.add_argument("--feats-dir", default=None, help="fbank cache folder (default EXP/feats); share it across runs")
+    p.add_argument("--init", default=None,
+                   help="start from these weights (an epoch-N.pt of an earlier run, or a model folder); "
+                        "its tokenizer.model and am.mvn are reused")
     p.set_defaults(func=run)
 
 
@@ -39,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.train, args.dev):
         if path and not Path(path).exists():
             raise UserError(f"{path}: no such manifest")
-    trainer = Trainer(cfg, args.train, args.dev, args.exp, nj=args.nj)
+    trainer = Trainer(cfg, args.train, args.dev, args.exp, nj=args.nj, feats_dir=args.feats_dir, init=args.init)
     if args.resume:
         trainer.resume()
-    trainer.train()
+    trainer.train(stop_after_epoch=args.stop_after_epoch)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from asrkit.errors import UserError
 from asrkit.frontend import FbankConfig, FrontendConfig, GlobalCMVN, lfr_length
 from asrkit.models.ctc import CTCModel, CTCModelConfig
 from asrkit.text import normalize_text
@@ -54,7 +56,7 @@ def _lr_lambda(optim, total_steps: int):
 
 class Trainer:
     def __init__(self, config: TrainConfig, train_manifest: str, dev_manifest: str | None, exp_dir: str,
-                 nj: int = 2):
+                 nj: int = 2, feats_dir: str | None = None, init: str | None = None):
         self.cfg = config
         self.exp = Path(exp_dir)
         self.rank, self.world, self.device = distributed.setup()
@@ -64,7 +66,9 @@ class Trainer:
             (self.exp / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         torch.manual_seed(config.optim.seed)
         fcfg = FrontendConfig(fbank=FbankConfig())
-        cache = self.exp / "feats"
+        cache = Path(feats_dir) if feats_dir else self.exp / "feats"
+        if init:
+            self._adopt_units(Path(init))
         # Rank 0 fills the caches first so the other ranks only read them.
         if self.main:
             dump_features(train_manifest, cache, fcfg.fbank, nj)
@@ -92,6 +96,8 @@ class Trainer:
 
         mcfg = CTCModelConfig(vocab_size=self.tok.vocab_size, encoder=config.encoder, frontend=fcfg)
         self.model = CTCModel(mcfg, self.tok, cmvn).to(self.device)
+        if init:
+            self._init_weights(Path(init))
         self.frontend = self.model.frontend
         self.ddp = (
             DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
@@ -113,6 +119,26 @@ class Trainer:
             hours = sum(e.frames for e in self.train_ex) / 360000
             self.log(f"model {n / 1e6:.2f}M params; {len(self.train_ex)} train utts ({hours:.1f} h), "
                      f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
+
+    # ---- initialisation from an earlier run ------------------------------------------------------
+    def _adopt_units(self, init: Path) -> None:
+        """Continuing a run must keep its BPE units and CMVN: copy them from the earlier run's folder."""
+        src = init if init.is_dir() else init.parent
+        for name in ("tokenizer.model", "am.mvn"):
+            if self.main and not (self.exp / name).exists():
+                if not (src / name).exists():
+                    raise UserError(f"{src}: no {name} to continue from")
+                shutil.copy(src / name, self.exp / name)
+        distributed.barrier()
+
+    def _init_weights(self, init: Path) -> None:
+        """Start from the weights of an epoch file (``epoch-N.pt``) or a model folder."""
+        if init.is_dir():
+            state = CTCModel.from_pretrained(init).state_dict()
+        else:
+            state = torch.load(init, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state)
+        self.log(f"initialised from {init}")
 
     # ---- bookkeeping ---------------------------------------------------------------------
     def log(self, msg: str) -> None:
@@ -158,17 +184,21 @@ class Trainer:
                           blank=0, reduction="sum", zero_infinity=True)
         return loss, len(batch)
 
-    def train(self) -> None:
+    def train(self, stop_after_epoch: int | None = None) -> None:
+        """Train to ``optim.epochs``; ``stop_after_epoch`` pauses earlier (same LR schedule, resumable)."""
         o = self.cfg.optim
-        while self.epoch < o.epochs:
+        last = o.epochs if stop_after_epoch is None else min(o.epochs, stop_after_epoch)
+        while self.epoch < last:
             batches = make_batches(self.train_ex, o.max_frames, o.seed + self.epoch)
             batches = batches[self.rank :: self.world][: self.steps_per_epoch]
-            gen = torch.Generator().manual_seed(o.seed * 1000 + self.epoch * 10 + self.rank) if o.specaug else None
             self.ddp.train()
             tot_loss, tot_utts, t0 = 0.0, 0, time.time()
             bar = progress(range(self.batch_in_epoch, len(batches)), desc=f"epoch {self.epoch + 1}/{o.epochs}",
                            unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
             for bi in bar:
+                # Seeded per batch so a resumed run draws exactly the masks an uninterrupted one would.
+                gen = (torch.Generator().manual_seed(((o.seed * 1009 + self.epoch) * 100_003 + bi) * 7 + self.rank)
+                       if o.specaug else None)
                 loss, n = self._loss(batches[bi], self.train_frames, self.train_ex, gen)
                 self.opt.zero_grad(set_to_none=True)
                 (loss / n).backward()
@@ -196,7 +226,7 @@ class Trainer:
                                               for k, v in rec.items()))
                 torch.save(self.model.state_dict(), self.exp / f"epoch-{self.epoch}.pt")
             self.save_checkpoint()
-        if self.main:
+        if self.main and self.epoch >= o.epochs:
             self.finalize()
         distributed.cleanup()
 

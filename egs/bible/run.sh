@@ -14,7 +14,6 @@ data=data
 python=${python:-../../.venv/bin/python}
 asrkit=${asrkit:-../../.venv/bin/asrkit}
 exp=exp/ctc_small
-am_conf=conf/ctc_small.json
 threads=2
 
 # selection sizes (utterances)
@@ -61,9 +60,15 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
-  echo "stage 3: train the SANM-CTC model (resumes if $exp/checkpoint.pt exists)"
-  $asrkit train --config $am_conf --train $data/manifests/train_en.jsonl --dev $data/manifests/dev_en.jsonl \
-    --exp $exp --resume --threads $threads --nj $nj
+  echo "stage 3: train the SANM-CTC model in two phases (each resumes from its checkpoint.pt)"
+  # Phase 1: 3 epochs with large batches (4000 frames), LR schedule of an 8-epoch run.
+  $asrkit train --config conf/ctc_small_stage1.json --train $data/manifests/train_en.jsonl \
+    --dev $data/manifests/dev_en.jsonl --exp ${exp}_p1 --feats-dir exp/feats --stop-after-epoch 3 \
+    --resume --threads $threads --nj $nj
+  # Phase 2: from phase 1's weights, 7 epochs of 4x smaller batches (4x more updates), lower dropout.
+  $asrkit train --config conf/ctc_small_stage2.json --train $data/manifests/train_en.jsonl \
+    --dev $data/manifests/dev_en.jsonl --exp $exp --feats-dir exp/feats --init ${exp}_p1/epoch-3.pt \
+    --resume --threads $threads --nj $nj
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then

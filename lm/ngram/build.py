@@ -133,7 +133,13 @@ def build_ngram(
                     if not text:
                         continue
                     words = text.split()
-                    units = tok.sp.encode(text, out_type=str) if tok is not None else words
+                    if tok is not None:
+                        # Ids, not surface strings: characters the tokenizer lacks would otherwise become
+                        # pieces outside its vocabulary. Those <unk> units are left out (lmplz forbids <unk>).
+                        ids = tok.encode(text)
+                        units = [tok.sp.id_to_piece(i) for i in ids if i != tok.sp.unk_id()]
+                    else:
+                        units = words
                     out.write(" ".join(units) + "\n")
                     n_lines += 1
                     n_words += len(words)
