@@ -8,7 +8,6 @@ come from ``optim.seed``; the same command on the same data and thread count giv
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from asrkit.models.ctc import CTCModel, CTCModelConfig
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer, train_tokenizer
 from asrkit.train import distributed
+from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
 from asrkit.train.config import TrainConfig
 from asrkit.train.dataset import Example, collate, make_batches
 from asrkit.train.features import dump_features, feature_stats
@@ -44,17 +44,7 @@ def _examples(index: dict, tok: Tokenizer, max_frames: int | None, lfr_n: int) -
     return out
 
 
-def _lr_lambda(optim, total_steps: int):
-    def f(step: int) -> float:
-        if step < optim.warmup_steps:
-            return (step + 1) / optim.warmup_steps
-        p = min(1.0, (step - optim.warmup_steps) / max(1, total_steps - optim.warmup_steps))
-        return optim.final_lr_ratio + (1 - optim.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
-
-    return f
-
-
-class Trainer:
+class Trainer(Bookkeeping):
     def __init__(self, config: TrainConfig, train_manifest: str, dev_manifest: str | None, exp_dir: str,
                  nj: int = 2, feats_dir: str | None = None, init: str | None = None):
         self.cfg = config
@@ -111,7 +101,8 @@ class Trainer:
             lr=o.lr, betas=(0.9, 0.98),
         )
         self.steps_per_epoch = len(make_batches(self.train_ex, o.max_frames, o.seed)) // self.world
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_lambda(o, o.epochs * self.steps_per_epoch))
+        schedule = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, schedule)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.history: list[dict] = []
         if self.main:
@@ -139,40 +130,6 @@ class Trainer:
             state = torch.load(init, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state)
         self.log(f"initialised from {init}")
-
-    # ---- bookkeeping ---------------------------------------------------------------------
-    def log(self, msg: str) -> None:
-        if self.main:
-            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
-            print(line, flush=True)
-            with (self.exp / "train.log").open("a") as f:
-                f.write(line + "\n")
-
-    def save_checkpoint(self) -> None:
-        if not self.main:
-            return
-        state = {
-            "model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
-            "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step,
-            "history": self.history, "rng": torch.get_rng_state(),
-        }
-        tmp = self.exp / "checkpoint.pt.tmp"
-        torch.save(state, tmp)
-        tmp.replace(self.exp / "checkpoint.pt")  # atomic: a crash never leaves a half-written checkpoint
-
-    def resume(self) -> bool:
-        path = self.exp / "checkpoint.pt"
-        if not path.exists():
-            return False
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
-        self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
-        self.history = state.get("history", [])
-        torch.set_rng_state(state["rng"])
-        self.log(f"resumed from {path}: epoch {self.epoch}, batch {self.batch_in_epoch}, step {self.step}")
-        return True
 
     # ---- training ------------------------------------------------------------------------
     def _loss(self, batch: list[int], frames, examples, gen) -> tuple[torch.Tensor, int]:

@@ -33,6 +33,7 @@ from asrkit.errors import UserError
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer
 from asrkit.train import distributed
+from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
 from asrkit.utils.progress import progress
 from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig, sentence_batch
 
@@ -117,17 +118,7 @@ def make_batches(lengths: list[int], max_tokens: int, seed: int) -> list[list[in
     return batches
 
 
-def _lr_lambda(o: LMOptimConfig, total_steps: int):
-    def f(step: int) -> float:
-        if step < o.warmup_steps:
-            return (step + 1) / o.warmup_steps
-        p = min(1.0, (step - o.warmup_steps) / max(1, total_steps - o.warmup_steps))
-        return o.final_lr_ratio + (1 - o.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
-
-    return f
-
-
-class LMTrainer:
+class LMTrainer(Bookkeeping):
     def __init__(self, config: LMTrainConfig, text: str | Path, tokenizer: str | Path, output: str | Path,
                  exp: str | Path, dev: str | Path | None = None, lang: str | None = None):
         self.cfg = config
@@ -167,7 +158,8 @@ class LMTrainer:
         self.steps_per_epoch = len(make_batches(self.lengths, o.max_tokens, o.seed)) // self.world
         if self.steps_per_epoch == 0:
             raise UserError(f"{text}: too little text for {self.world} processes (fewer batches than ranks)")
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_lambda(o, o.epochs * self.steps_per_epoch))
+        schedule = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, schedule)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.history: list[dict] = []
         n = sum(p.numel() for p in self.model.parameters())
@@ -175,40 +167,6 @@ class LMTrainer:
         self.log(f"LM {n / 1e6:.2f}M params; {len(self.train_sents)} train sentences ({units} units incl. </s>, "
                  f"{skipped} longer than {mcfg.max_len - 1} units skipped), {len(self.dev_sents)} dev sentences, "
                  f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
-
-    # ---- bookkeeping ---------------------------------------------------------------------
-    def log(self, msg: str) -> None:
-        if self.main:
-            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
-            print(line, flush=True)
-            with (self.exp / "train.log").open("a") as f:
-                f.write(line + "\n")
-
-    def save_checkpoint(self) -> None:
-        if not self.main:
-            return
-        state = {
-            "model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
-            "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step,
-            "history": self.history, "rng": torch.get_rng_state(),
-        }
-        tmp = self.exp / "checkpoint.pt.tmp"
-        torch.save(state, tmp)
-        tmp.replace(self.exp / "checkpoint.pt")  # atomic: a crash never leaves a half-written checkpoint
-
-    def resume(self) -> bool:
-        path = self.exp / "checkpoint.pt"
-        if not path.exists():
-            return False
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
-        self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
-        self.history = state.get("history", [])
-        torch.set_rng_state(state["rng"])
-        self.log(f"resumed from {path}: epoch {self.epoch}, batch {self.batch_in_epoch}, step {self.step}")
-        return True
 
     # ---- training ------------------------------------------------------------------------
     def _nll(self, model, sents: list[list[int]]) -> tuple[torch.Tensor, int]:
