@@ -92,3 +92,31 @@ def test_user_errors_are_one_line(tmp_path):
                           str(tmp_path / "nomodel")], capture_output=True, text=True)
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "nomodel" in res.stderr
+
+
+def test_beam_and_shallow_fusion_methods(trained, tmp_path, capsys):
+    from lm.ngram.build import build_ngram
+    from tests.conftest import SENTENCES
+
+    folder, _ = trained
+    model = folder / "exp" / "model"
+    (tmp_path / "c.txt").write_text("\n".join(SENTENCES * 5) + "\n")
+    build_ngram([tmp_path / "c.txt"], 3, "token", tmp_path / "lm.arpa", tokenizer=str(model / "tokenizer.model"),
+                memory="64M")
+    outs = {}
+    for method, extra in [("greedy", []), ("beam", ["--beam", "4"]),
+                          ("shallow_fusion", ["--lm", str(tmp_path / "lm.arpa"), "--lm-weight", "0.3"])]:
+        out = tmp_path / f"{method}.jsonl"
+        assert main(["decode", "-q", "-m", str(model), "-i", str(folder / "m.jsonl"), "-o", str(out),
+                     "--method", method, *extra]) == 0
+        capsys.readouterr()
+        assert main(["score", "--ref", str(folder / "m.jsonl"), "--hyp", str(out), "--metric", "wer", "--json"]) == 0
+        outs[method] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["value"]
+    print(outs)
+    # The LM was trained on exactly these sentences: fusing it must repair errors of the weak tiny model.
+    assert outs["shallow_fusion"] < outs["greedy"]
+    # A word-level LM is refused with a one-line error (needs word-boundary handling).
+    build_ngram([tmp_path / "c.txt"], 2, "word", tmp_path / "w.arpa", memory="64M")
+    rc = main(["decode", "-q", "-m", str(model), "-i", str(folder / "m.jsonl"), "-o", str(tmp_path / "w.jsonl"),
+               "--method", "shallow_fusion", "--lm", str(tmp_path / "w.arpa")])
+    assert rc == 2 and "word-level" in capsys.readouterr().err

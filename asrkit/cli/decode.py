@@ -27,7 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", "-i", nargs="+", required=True, help="audio files, folders, wav.scp or .jsonl")
     p.add_argument("--output", "-o", required=True, help="output JSONL (one {id, text} per line)")
     p.add_argument("--model", "-m", default=None, help="model folder or bundled name (see `asrkit models`)")
-    p.add_argument("--method", default="greedy", choices=METHODS)
+    p.add_argument("--method", default="greedy", choices=METHODS,
+                   help="greedy; beam (CTC prefix beam search); shallow_fusion (beam + token-level --lm)")
+    p.add_argument("--beam", type=int, default=8)
+    p.add_argument("--lm", default=None, help="token-level LM for shallow_fusion: ARPA/KenLM binary or LM folder")
+    p.add_argument("--lm-weight", type=float, default=0.5)
+    p.add_argument("--insertion-bonus", type=float, default=0.0, help="added per emitted unit (beam methods)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on small models)")
     p.add_argument("--resume", action="store_true", help="skip ids already present in --output")
@@ -57,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         out_path.unlink()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     done = _done_ids(out_path) if args.resume else set()
-    rec = Recognizer(args.model, args.method, args.min_duration, args.max_duration)
+    rec = Recognizer(args.model, args.method, args.min_duration, args.max_duration, beam=args.beam, lm=args.lm,
+                     lm_weight=args.lm_weight, insertion_bonus=args.insertion_bonus)
 
     items = list(iter_inputs(args.input))
     n_failed = 0
