@@ -130,7 +130,7 @@ fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "stage 7: benchmarks (one CPU thread)"
-  $python local/bench_rtf.py --manifest $data/manifests/test_en.jsonl --max-utts 200 | tee $exp/bench_rtf.md
+  $python local/bench_rtf.py --manifest $data/manifests/test_en.jsonl --max-utts 100 | tee $exp/bench_rtf.md
   $python ../../bench/lm_throughput.py --lm exp/lm/general_word3.arpa --lm exp/lm/general_word3.bin \
     --lm exp/lm/general_token4.arpa --lm exp/lm/general_transformer --tokenizer $exp/tokenizer.model \
     --text exp/lm/eval_bible.txt | tee exp/lm/bench_lm.md
