@@ -2,7 +2,8 @@
 
 For each ``--lm`` (anything :func:`lm.load.load_lm` opens: ARPA, KenLM binary, neural LM folders) and each
 batch size, it times ``score(state)`` (full vocabulary, B x V) and ``score(state, candidates)``
-(``--candidates`` ids per state, B x K), on states reached by advancing real text units, so n-gram
+(``--candidates`` ids per state, B x K), and ``advance`` by one unit (B new states), on states
+reached by advancing real text units, so n-gram
 lookups hit realistic contexts. ``states/s`` = B * calls / seconds; one state scored means a whole
 row (V or K scores) computed.
 
@@ -75,7 +76,10 @@ def bench_lm(path: str, tokenizer: str | None, texts: list[str], batches: list[i
         with torch.inference_mode():
             full = rate(lambda: lm.score(state), batch, min_seconds)  # noqa: B023 (called right away)
             sub = rate(lambda: lm.score(state, cands), batch, min_seconds)  # noqa: B023
-        rows.append([kind, str(batch), f"{full:,.0f}", f"{sub:,.0f}"])
+            parents = torch.arange(batch)
+            # Extending every state by one unit: where neural LMs spend their time (one forward step).
+            adv = rate(lambda: lm.advance(state, parents, cands[:, 0]), batch, min_seconds)  # noqa: B023
+        rows.append([kind, str(batch), f"{full:,.0f}", f"{sub:,.0f}", f"{adv:,.0f}"])
     return rows
 
 
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     texts = Path(args.text).read_text(encoding="utf-8").splitlines() if args.text else DEFAULT_TEXT
     torch.set_num_threads(1)  # comparable numbers on a shared machine
-    table = [["LM", "batch", "states/s full vocab", f"states/s {args.candidates} candidates"]]
+    table = [["LM", "batch", "states/s full vocab", f"states/s {args.candidates} candidates", "states/s advance"]]
     for path in args.lm:
         table += bench_lm(path, args.tokenizer, texts, args.batch, args.candidates, args.min_seconds)
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
