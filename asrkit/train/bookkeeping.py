@@ -36,6 +36,19 @@ class Bookkeeping:
             with (self.exp / "train.log").open("a") as f:
                 f.write(line + "\n")
 
+    def optimizer_step(self, loss: torch.Tensor, n: int, batch_index: int, grad_clip: float, save_every: int) -> None:
+        """One update on ``loss / n`` (gradient clipping, LR schedule), then advance the resumable position
+        and write a checkpoint every ``save_every`` steps."""
+        self.opt.zero_grad(set_to_none=True)
+        (loss / n).backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip)
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        self.batch_in_epoch = batch_index + 1
+        if self.step % save_every == 0:
+            self.save_checkpoint()
+
     def save_checkpoint(self) -> None:
         if not self.main:
             return

@@ -157,13 +157,7 @@ class Trainer(Bookkeeping):
                 gen = (torch.Generator().manual_seed(((o.seed * 1009 + self.epoch) * 100_003 + bi) * 7 + self.rank)
                        if o.specaug else None)
                 loss, n = self._loss(batches[bi], self.train_frames, self.train_ex, gen)
-                self.opt.zero_grad(set_to_none=True)
-                (loss / n).backward()
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.grad_clip)
-                self.opt.step()
-                self.sched.step()
-                self.step += 1
-                self.batch_in_epoch = bi + 1
+                self.optimizer_step(loss, n, bi, o.grad_clip, o.save_every)
                 tot_loss += loss.item()
                 tot_utts += n
                 if self.step % o.log_every == 0:
@@ -171,8 +165,6 @@ class Trainer(Bookkeeping):
                     bar.set_postfix(loss=f"{avg:.2f}")
                     self.log(f"epoch {self.epoch + 1} step {self.step} loss/utt {avg:.3f} "
                              f"lr {self.sched.get_last_lr()[0]:.2e} {tot_utts / (time.time() - t0):.1f} utt/s")
-                if self.step % o.save_every == 0:
-                    self.save_checkpoint()
             self.epoch += 1
             self.batch_in_epoch = 0
             if self.main:

@@ -189,13 +189,7 @@ class LMTrainer(Bookkeeping):
                            unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
             for bi in bar:
                 loss, n = self._nll(self.ddp, [self.train_sents[i] for i in batches[bi]])
-                self.opt.zero_grad(set_to_none=True)
-                (loss / n).backward()
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.grad_clip)
-                self.opt.step()
-                self.sched.step()
-                self.step += 1
-                self.batch_in_epoch = bi + 1
+                self.optimizer_step(loss, n, bi, o.grad_clip, o.save_every)
                 tot_loss += loss.item()
                 tot_units += n
                 if self.step % o.log_every == 0:
@@ -203,8 +197,6 @@ class LMTrainer(Bookkeeping):
                     bar.set_postfix(ppl=f"{math.exp(min(avg, 50)):.1f}")
                     self.log(f"epoch {self.epoch + 1} step {self.step} loss/unit {avg:.3f} "
                              f"lr {self.sched.get_last_lr()[0]:.2e} {tot_units / (time.time() - t0):.0f} units/s")
-                if self.step % o.save_every == 0:
-                    self.save_checkpoint()
             self.epoch += 1
             self.batch_in_epoch = 0
             if self.main:
