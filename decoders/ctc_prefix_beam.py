@@ -1,4 +1,4 @@
-"""CTC prefix beam search with weighted LM scorers (shallow fusion when the list is not empty).
+"""CTC prefix beam search with weighted LM scorers, batched over utterances and hypotheses.
 
 For a label prefix y, the search keeps the log-probabilities that the frames so far end in a blank,
 p_b(y), or in y's last unit, p_nb(y) (Graves & Jaitly, 2014; Hannun et al., 2014, "First-pass large
@@ -6,22 +6,27 @@ vocabulary continuous speech recognition using bi-directional recurrent DNNs"). 
 
     score(y) = log(p_b(y) + p_nb(y)) + sum_k lambda_k log p_LM_k(y) + beta |y|
 
-where the LM terms (token-level LMs over the acoustic model's units) are added once per unit, when
-the prefix grows, and beta is the insertion bonus. At the end ``lambda_k log p_LM_k(</s> | y)`` is
+where the LM terms are added once per unit, when the prefix grows, and beta is the insertion bonus
+(a length reward that offsets the LM's per-unit cost). At the end ``lambda_k log p_LM_k(</s> | y)`` is
 added. Pre-beam pruning: at each frame only the ``prune_topk`` most likely units (and the blank) are
 tried, so LMs are queried only for those candidates.
+
+Batching: all utterances advance frame-synchronously and each frame makes one ``score`` call and one
+``advance`` call per scorer for the prefixes of every utterance together, so neural LMs run one
+forward pass per frame for the whole batch. Utterances shorter than the longest simply stop.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import torch
 
+from decoders.hypothesis import Hypothesis
 from decoders.scorer import WeightedScorer
 
 NEG_INF = -math.inf
+_exp, _log = math.exp, math.log
 
 
 def _logadd(a: float, b: float) -> float:
@@ -29,32 +34,148 @@ def _logadd(a: float, b: float) -> float:
         return b
     if b == NEG_INF:
         return a
-    m = max(a, b)
-    return m + math.log(math.exp(a - m) + math.exp(b - m))
+    if a > b:
+        return a + _log(1.0 + _exp(b - a))
+    return b + _log(1.0 + _exp(a - b))
 
 
-@dataclass
-class Hypothesis:
-    units: tuple[int, ...]
-    score: float  # acoustic + weighted LM + bonus, as ranked
-    am_score: float  # log(p_b + p_nb)
-    lm_scores: dict[str, float] = field(default_factory=dict)  # unweighted log p_LM per scorer
-
-
-@dataclass
 class _Prefix:
-    p_b: float
-    p_nb: float
-    lm: float  # accumulated weighted LM score + bonus
-    lm_each: list[float]
-    row: int  # row of this prefix in each scorer's state batch
+    __slots__ = ("p_b", "p_nb", "lm", "lm_each", "row")
+
+    def __init__(self, p_b: float, p_nb: float, lm: float, lm_each: list[float], row: int):
+        self.p_b = p_b
+        self.p_nb = p_nb
+        self.lm = lm  # accumulated weighted LM score + bonus
+        self.lm_each = lm_each  # unweighted LM log-probs, one per scorer
+        self.row = row  # this prefix's row in every scorer's state batch (-1: not advanced yet)
+
+    def total(self) -> float:
+        return _logadd(self.p_b, self.p_nb) + self.lm
 
 
-def _entry(table: dict, y: tuple[int, ...], parent: _Prefix, lm: float, lm_each: list[float], row: int) -> _Prefix:
-    """The prefix ``y`` of the next frame; created from ``parent`` (plus its LM increment) if new."""
-    if y not in table:
-        table[y] = _Prefix(NEG_INF, NEG_INF, parent.lm + lm, [a + b for a, b in zip(parent.lm_each, lm_each)], row)
-    return table[y]
+def ctc_prefix_beam_search_batch(
+    log_probs: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    beam: int = 8,
+    scorers: list[WeightedScorer] | None = None,
+    prune_topk: int | None = None,
+    insertion_bonus: float = 0.0,
+    blank_id: int = 0,
+    nbest: int = 1,
+) -> list[list[Hypothesis]]:
+    """Decode a batch. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
+
+    Returns, per utterance, its ``nbest`` best hypotheses, best first.
+    """
+    scorers = scorers or []
+    lp = log_probs.float().cpu()
+    n_utt, n_frames, vocab = lp.shape
+    lens = [n_frames] * n_utt if lengths is None else [int(x) for x in lengths]
+    topk = min(prune_topk or beam, vocab)
+    # Candidate units and their scores for every frame at once (one topk call, not one per frame).
+    cand_lp, cand_ids = torch.topk(lp, topk, dim=-1)
+    cand_ids_l, cand_lp_l = cand_ids.tolist(), cand_lp.tolist()
+    blank_l = lp[:, :, blank_id].tolist()
+    n_sc = len(scorers)
+    weights = [s.weight for s in scorers]
+    states = [s.lm.init_state(n_utt) for s in scorers]
+    beams: list[dict[tuple[int, ...], _Prefix]] = [{(): _Prefix(0.0, NEG_INF, 0.0, [0.0] * n_sc, b)}
+                                                   for b in range(n_utt)]
+    zeros = [0.0] * n_sc
+
+    for t in range(max(lens, default=0)):
+        active = [b for b in range(n_utt) if t < lens[b]]
+        # One batched LM call per scorer for all (prefix, candidate) pairs of all active utterances.
+        lm_cols: list[list[list[float]]] = []
+        if scorers:
+            rows, cands = [], []
+            for b in active:
+                for p in beams[b].values():
+                    rows.append(p.row)
+                    cands.append(cand_ids_l[b][t])
+            rows_t, cands_t = torch.tensor(rows, dtype=torch.long), torch.tensor(cands, dtype=torch.long)
+            for s, st in zip(scorers, states):
+                lm_cols.append(s.lm.score(s.lm.select_states(st, rows_t), cands_t).tolist())
+        new_ext: list[tuple[int, tuple[int, ...], int, int]] = []  # (utt, prefix, parent row, unit)
+        r = 0
+        for b in active:
+            ids, scores, blank = cand_ids_l[b][t], cand_lp_l[b][t], blank_l[b][t]
+            frame_of = dict(zip(ids, scores))
+            nxt: dict[tuple[int, ...], _Prefix] = {}
+            for y, p in beams[b].items():
+                # Staying on y: a blank, or a repeat of y's last unit without a blank in between.
+                cur = nxt.get(y)
+                if cur is None:
+                    cur = nxt[y] = _Prefix(NEG_INF, NEG_INF, p.lm, p.lm_each, p.row)
+                p_all = _logadd(p.p_b, p.p_nb)
+                cur.p_b = _logadd(cur.p_b, p_all + blank)
+                last = y[-1] if y else -1
+                if y:
+                    rep = frame_of.get(last)
+                    if rep is None:
+                        rep = float(lp[b, t, last])
+                    cur.p_nb = _logadd(cur.p_nb, p.p_nb + rep)
+                for j, c in enumerate(ids):
+                    if c == blank_id:
+                        continue
+                    ext = y + (c,)
+                    q = nxt.get(ext)
+                    if q is None:
+                        if n_sc:
+                            each = [cols[r][j] for cols in lm_cols]
+                            fused = sum(w * v for w, v in zip(weights, each)) + insertion_bonus
+                            q = _Prefix(NEG_INF, NEG_INF, p.lm + fused, [a + e for a, e in zip(p.lm_each, each)], -1)
+                        else:
+                            q = _Prefix(NEG_INF, NEG_INF, p.lm + insertion_bonus, zeros, -1)
+                        nxt[ext] = q
+                        new_ext.append((b, ext, p.row, c))
+                    # After the same unit, only a blank-ended path may start a new copy of it.
+                    q.p_nb = _logadd(q.p_nb, (p.p_b if c == last else p_all) + scores[j])
+                r += 1
+            if len(nxt) > beam:
+                nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1].total(), reverse=True)[:beam])
+            beams[b] = nxt
+        if not scorers:
+            continue
+        # Rebuild the scorers' state batches: kept prefixes keep their state, new ones advance a parent's.
+        kept_rows: list[int] = []
+        kept: list[_Prefix] = []
+        for b in range(n_utt):
+            for p in beams[b].values():
+                if p.row >= 0:
+                    kept_rows.append(p.row)
+                    kept.append(p)
+        grown = [(beams[b][y], row, c) for b, y, row, c in new_ext if y in beams[b] and beams[b][y].row < 0]
+        kept_t = torch.tensor(kept_rows, dtype=torch.long)
+        parents = torch.tensor([row for _, row, _ in grown], dtype=torch.long)
+        units = torch.tensor([c for _, _, c in grown], dtype=torch.long)
+        for k, s in enumerate(scorers):
+            part = s.lm.select_states(states[k], kept_t)
+            states[k] = s.lm.concat_states([part, s.lm.advance(states[k], parents, units)]) if grown else part
+        for i, p in enumerate(kept):
+            p.row = i
+        for i, (p, _, _) in enumerate(grown):
+            p.row = len(kept) + i
+
+    rows_all = [p.row for b in range(n_utt) for p in beams[b].values()]
+    ends: list[list[float]] = []
+    if scorers:
+        rows_t = torch.tensor(rows_all, dtype=torch.long)
+        ends = [s.lm.final_score(s.lm.select_states(st, rows_t)).tolist() for s, st in zip(scorers, states)]
+    out: list[list[Hypothesis]] = []
+    i = 0
+    for b in range(n_utt):
+        finals = []
+        for y, p in beams[b].items():
+            each = [e[i] for e in ends]
+            i += 1
+            am = _logadd(p.p_b, p.p_nb)
+            lm_total = p.lm + sum(w * v for w, v in zip(weights, each))
+            lm_scores = {s.name: a + e for s, a, e in zip(scorers, p.lm_each, each)}
+            finals.append(Hypothesis(y, am + lm_total, am, lm_scores))
+        finals.sort(key=lambda h: h.score, reverse=True)
+        out.append(finals[:nbest])
+    return out
 
 
 def ctc_prefix_beam_search(
@@ -66,76 +187,6 @@ def ctc_prefix_beam_search(
     blank_id: int = 0,
     nbest: int = 1,
 ) -> list[Hypothesis]:
-    """Decode one utterance. log_probs: (T, V) CTC log-probabilities. Returns the ``nbest`` best."""
-    scorers = scorers or []
-    lp = log_probs.float().cpu()
-    topk = min(prune_topk or beam, lp.size(1))
-    states = [s.lm.init_state(1) for s in scorers]
-    beams: dict[tuple[int, ...], _Prefix] = {(): _Prefix(0.0, NEG_INF, 0.0, [0.0] * len(scorers), 0)}
-
-    def total(p: _Prefix) -> float:
-        return _logadd(p.p_b, p.p_nb) + p.lm
-
-    for t in range(lp.size(0)):
-        frame = lp[t]
-        cand = torch.topk(frame, topk).indices.tolist()
-        cand = [c for c in cand if c != blank_id]
-        prefixes = list(beams.items())
-        # One batched LM call per scorer for all (prefix, candidate) pairs of this frame.
-        lm_cols = []
-        if cand and scorers:
-            rows = torch.tensor([p.row for _, p in prefixes])
-            cands = torch.tensor(cand).expand(len(prefixes), -1)
-            for s, st in zip(scorers, states):
-                lm_cols.append(s.lm.score(s.lm.select_states(st, rows), cands).tolist())
-        nxt: dict[tuple[int, ...], _Prefix] = {}
-        new_ext: list[tuple[tuple[int, ...], int, int]] = []  # (prefix, parent row, unit)
-
-        blank = float(frame[blank_id])
-        for i, (y, p) in enumerate(prefixes):
-            # Staying on y: a blank, or a repeat of y's last unit without a blank in between.
-            cur = _entry(nxt, y, p, 0.0, [0.0] * len(scorers), p.row)
-            cur.p_b = _logadd(cur.p_b, _logadd(p.p_b, p.p_nb) + blank)
-            if y:
-                cur.p_nb = _logadd(cur.p_nb, p.p_nb + float(frame[y[-1]]))
-            for j, c in enumerate(cand):
-                ext = y + (c,)
-                each = [cols[i][j] for cols in lm_cols]
-                fused = sum(s.weight * v for s, v in zip(scorers, each)) + insertion_bonus
-                if ext not in nxt:
-                    new_ext.append((ext, p.row, c))
-                q = _entry(nxt, ext, p, fused, each, -1)
-                # After the same unit, only a blank-ended path may start a new copy of it.
-                q.p_nb = _logadd(q.p_nb, (p.p_b if y and c == y[-1] else _logadd(p.p_b, p.p_nb)) + float(frame[c]))
-        ranked = sorted(nxt.items(), key=lambda kv: total(kv[1]), reverse=True)[:beam]
-        # Rebuild the scorers' state batches: kept prefixes keep their row, new ones advance a parent's.
-        kept_rows = [p.row for _, p in ranked if p.row >= 0]
-        survivors = {y for y, _ in ranked}
-        new = [(y, r, c) for y, r, c in new_ext if nxt[y].row < 0 and y in survivors]
-        if scorers:
-            parents = torch.tensor([r for _, r, _ in new], dtype=torch.long)
-            units = torch.tensor([c for _, _, c in new], dtype=torch.long)
-            for k, s in enumerate(scorers):
-                kept = s.lm.select_states(states[k], torch.tensor(kept_rows, dtype=torch.long))
-                grown = s.lm.advance(states[k], parents, units) if new else None
-                states[k] = s.lm.concat_states([kept, grown]) if grown is not None else kept
-        row = 0
-        for _, p in ranked:
-            if p.row >= 0:
-                p.row = row
-                row += 1
-        for y, _, _ in new:
-            nxt[y].row = row
-            row += 1
-        beams = dict(ranked)
-
-    finals = []
-    rows = torch.tensor([p.row for p in beams.values()], dtype=torch.long)
-    ends = [s.lm.final_score(s.lm.select_states(st, rows)).tolist() for s, st in zip(scorers, states)]
-    for i, (y, p) in enumerate(beams.items()):
-        each = [e[i] for e in ends]
-        lm_total = p.lm + sum(s.weight * v for s, v in zip(scorers, each))
-        am = _logadd(p.p_b, p.p_nb)
-        finals.append(Hypothesis(y, am + lm_total, am, {s.name: a + b for s, a, b in zip(scorers, p.lm_each, each)}))
-    finals.sort(key=lambda h: h.score, reverse=True)
-    return finals[:nbest]
+    """One utterance: log_probs (T, V). See :func:`ctc_prefix_beam_search_batch`."""
+    return ctc_prefix_beam_search_batch(log_probs[None], None, beam, scorers, prune_topk, insertion_bonus,
+                                        blank_id, nbest)[0]

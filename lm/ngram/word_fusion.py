@@ -1,0 +1,143 @@
+"""A word-level n-gram LM seen through the acoustic model's BPE units, so word LMs join token searches.
+
+A BPE search grows hypotheses one sentencepiece piece at a time, but a word LM can only score whole
+words. As pyctcdecode does for CTC, a word is scored when it is *complete*: when the next piece starts a
+new word (its text starts with ``▁``) or when the hypothesis ends. For a hypothesis whose pieces spell
+words ``w_1 .. w_n`` and an unfinished word ``u``, the LM score a search has accumulated is
+
+    log p_LM(w_1 .. w_n) = sum_i log p(w_i | w_{i-n+1} .. w_{i-1})        (u is not scored yet)
+
+and the final score adds ``log p(u | ...) + log p(</s> | ... u)``. Pieces inside a word score 0, so the
+score of a prefix is the same whatever BPE spelling reaches it.
+
+Out-of-vocabulary words: KenLM scores any unknown word as ``<unk>``. Besides that, a partial word
+that stops being the prefix of any LM word gets ``oov_penalty`` (natural log, once, at the piece that
+leaves the vocabulary) so that the beam drops impossible spellings early rather than at the word end
+(pyctcdecode's ``unk_score_offset`` plays the same role).
+
+State of one hypothesis: ``(kenlm_state, partial)`` with ``partial`` the text of the unfinished word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from asrkit.tokenizer import Tokenizer
+from lm.ngram.kenlm_lm import BLANK_LOGPROB, LN10, KenLM
+
+WORD_START = "\u2581"
+_OOV_MARK = "\x00"  # appended to a partial word that contains <unk>: no vocabulary word has it
+
+
+class TokenizedWordLM:
+    """``word_lm`` (a word-level :class:`KenLM`) as a token-level :class:`lm.interface.LanguageModel`."""
+
+    unit = "token"
+
+    def __init__(self, word_lm: KenLM, tokenizer: Tokenizer, oov_penalty: float = -10.0):
+        if word_lm.unit != "word":
+            raise ValueError(f"{word_lm.path}: TokenizedWordLM wraps a word-level LM, got unit {word_lm.unit!r}")
+        self.word_lm = word_lm
+        self.tokenizer = tokenizer
+        self.path = word_lm.path
+        self.oov_penalty = oov_penalty
+        self._pieces = tokenizer.pieces()
+        self._starts = [p.startswith(WORD_START) for p in self._pieces]
+        # Text each piece adds to the current word; <unk> makes the word unknown.
+        self._text = [p[1:] if s else p for p, s in zip(self._pieces, self._starts)]
+        self._text[1] = _OOV_MARK
+        self._blank = tokenizer.blank_id
+        words = [w for w in word_lm.vocab if w != "<unk>"]
+        self._prefixes = {w[:i] for w in words for i in range(len(w) + 1)}
+        self._kenlm = word_lm._kenlm
+        self._model = word_lm.model
+        self._word_cache: dict = {}
+
+    @property
+    def vocab(self) -> list[str]:
+        return self._pieces
+
+    def _word(self, kstate, word: str) -> tuple[float, object]:
+        """(ln p(word | kstate), state after word), cached: many hypotheses share histories."""
+        key = (kstate, word)
+        hit = self._word_cache.get(key)
+        if hit is None:
+            child = self._kenlm.State()
+            hit = (self._model.BaseScore(kstate, word, child) * LN10, child)
+            if len(self._word_cache) > 500_000:
+                self._word_cache.clear()
+            self._word_cache[key] = hit
+        return hit
+
+    def init_state(self, batch: int) -> list:
+        state = self._kenlm.State()
+        self._model.BeginSentenceWrite(state)
+        return [(state, "")] * batch
+
+    def _score_one(self, kstate, partial: str, unit: int) -> float:
+        if unit == self._blank:
+            return BLANK_LOGPROB
+        text = self._text[unit]
+        if self._starts[unit]:
+            score = self._word(kstate, partial)[0] if partial else 0.0
+            return score + (0.0 if text in self._prefixes else self.oov_penalty)
+        new = partial + text
+        if partial in self._prefixes and new not in self._prefixes:
+            return self.oov_penalty
+        return 0.0
+
+    def score(self, state: list, candidates: torch.Tensor | None = None) -> torch.Tensor:
+        """ln p increment for each candidate piece, (B, K); or (B, V) over all pieces when ``candidates`` is None."""
+        if candidates is None:
+            candidates = torch.arange(len(self._pieces)).expand(len(state), -1)
+        out = [[self._score_one(k, p, u) for u in row] for (k, p), row in zip(state, candidates.tolist())]
+        return torch.tensor(out, dtype=torch.float32).reshape(candidates.shape)
+
+    def advance(self, state: list, parents: torch.Tensor, units: torch.Tensor) -> list:
+        out = []
+        for p, u in zip(parents.tolist(), units.tolist()):
+            kstate, partial = state[p]
+            if u == self._blank:
+                out.append(state[p])
+            elif self._starts[u]:
+                nk = self._word(kstate, partial)[1] if partial else kstate
+                out.append((nk, self._text[u]))
+            else:
+                out.append((kstate, partial + self._text[u]))
+        return out
+
+    def final_score(self, state: list) -> torch.Tensor:
+        """ln p(unfinished word | history) + ln p(</s> | history, word), shape (B,)."""
+        out = []
+        for kstate, partial in state:
+            score = 0.0
+            if partial:
+                score, kstate = self._word(kstate, partial)
+            out.append(score + self._word(kstate, "</s>")[0])
+        return torch.tensor(out, dtype=torch.float32)
+
+    def select_states(self, state: list, rows: torch.Tensor) -> list:
+        return [state[i] for i in rows.tolist()]
+
+    def concat_states(self, states: Sequence[list]) -> list:
+        return [s for batch in states for s in batch]
+
+    def score_sentences(self, sentences: Sequence[Sequence[int]]) -> torch.Tensor:
+        """ln p(words </s>) of each piece sequence, its words read off the ``▁`` marks."""
+        texts = [self.tokenizer.decode(list(s)) for s in sentences]
+        return self.word_lm.score_sentences([self.word_lm.encode_text(t) for t in texts])
+
+    def encode_text(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def __repr__(self) -> str:
+        return f"TokenizedWordLM({self.word_lm!r}, oov_penalty={self.oov_penalty})"
+
+
+def as_token_lm(lm, tokenizer: Tokenizer, oov_penalty: float = -10.0):
+    """``lm`` if it already scores the acoustic units, else a word LM wrapped to do so."""
+    if lm.unit == "word":
+        return TokenizedWordLM(lm, tokenizer, oov_penalty)
+    return lm
