@@ -1,0 +1,17 @@
+"""Shallow fusion (Gulcehre et al., 2015, "On using monolingual corpora in neural machine translation";
+Hannun et al., 2014 for CTC): the search ranks a hypothesis y by
+
+    log p_AM(y | x) + lambda log p_LM(y) + beta |y|
+
+with one external LM weighted by ``lambda``; ``beta`` is the search's insertion bonus.
+"""
+
+from __future__ import annotations
+
+from decoders.scorer import WeightedScorer
+from lm.interface import LanguageModel
+
+
+def shallow_fusion(lm: LanguageModel, lm_weight: float) -> list[WeightedScorer]:
+    """The scorer list of shallow fusion: ``[+lambda * log p_LM]``."""
+    return [WeightedScorer(lm, lm_weight, "lm")]

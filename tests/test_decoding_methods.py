@@ -1,0 +1,203 @@
+"""Each decoding method on hand-built CTC emissions where the right answer is known and an LM must change it,
+plus the autoregressive beam search against Hugging Face ``generate``."""
+
+import math
+
+import pytest
+import torch
+
+from asrkit.tokenizer import train_tokenizer
+from decoders.ar_beam import ar_beam_search
+from decoders.ctc_prefix_beam import ctc_prefix_beam_search, ctc_prefix_beam_search_batch
+from decoders.density_ratio import density_ratio, lodr
+from decoders.ilme import estimate_ctc_label_prior, ilme
+from decoders.rescoring import rescore_nbest
+from decoders.shallow_fusion import shallow_fusion
+from lm.ngram.build import build_ngram
+from lm.ngram.kenlm_lm import KenLM
+from lm.ngram.word_fusion import TokenizedWordLM
+from lm.unigram import UnigramLM
+
+torch.set_num_threads(1)
+SENTS = ["the cat sat on the mat", "the rat ate the cheese", "a cat sat on a mat", "the dog sat on the rug"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    d = tmp_path_factory.mktemp("methods")
+    tok = train_tokenizer(SENTS * 20, d / "sp.model", vocab_size=40)
+    # The word "cat" vs "rat" must differ in exactly one piece for the ambiguity below.
+    cat, rat = tok.encode("the cat sat on the mat"), tok.encode("the rat sat on the mat")
+    assert len(cat) == len(rat) and sum(a != b for a, b in zip(cat, rat)) == 1
+
+    def lm(name, lines, unit, order=3):
+        (d / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        build_ngram([d / f"{name}.txt"], order, unit, d / f"{name}.arpa", tokenizer=tok if unit == "token" else None,
+                    memory="64M")
+        return KenLM.load(d / f"{name}.arpa", tokenizer=tok)
+
+    # Target domain: cats and rats equally likely. Source domain (the AM's training text): rats everywhere.
+    target = ["the cat sat on the mat", "the rat sat on the mat"] * 10 + ["the dog sat on the rug"]
+    source = ["the rat sat on the mat"] * 30 + ["the cat sat on the mat"] + SENTS
+    return {
+        "tok": tok, "cat": cat, "rat": rat,
+        "target_tok": lm("target_tok", target, "token"), "source_tok": lm("source_tok", source, "token"),
+        "source_bigram": lm("source_bi", source, "token", order=2),
+        "cat_word": lm("cat_word", ["the cat sat on the mat"] * 10 + SENTS, "word"),
+    }
+
+
+def emissions(tok, units, k, lean_to, margin=0.02):
+    """Peaky CTC frames for ``units`` with a blank after each unit; at unit k a near coin flip that leans to
+    ``lean_to`` by ``margin``."""
+    v = tok.vocab_size
+    frames = []
+    for i, u in enumerate(units):
+        row = torch.full((v,), -20.0)
+        if i == k:
+            row[lean_to] = math.log(0.5) + margin
+            row[u] = math.log(0.5) - margin
+        else:
+            row[u] = 0.0
+        frames += [row, torch.full((v,), -20.0).index_fill(0, torch.tensor([0]), 0.0)]
+    return torch.log_softmax(torch.stack(frames), dim=-1)
+
+
+def ambiguous(world):
+    """Truth: "the cat ..."; the acoustics lean slightly to "rat" (as an AM trained on rats would)."""
+    cat, rat = world["cat"], world["rat"]
+    k = next(i for i, (a, b) in enumerate(zip(cat, rat)) if a != b)
+    return emissions(world["tok"], cat, k, rat[k]), cat, rat
+
+
+def best(lp, scorers, **kw):
+    return list(ctc_prefix_beam_search(lp, beam=8, scorers=scorers, **kw)[0].units)
+
+
+def test_batched_search_equals_one_utterance_at_a_time(world):
+    g = torch.Generator().manual_seed(1)
+    lps = [torch.log_softmax(torch.randn(t, world["tok"].vocab_size, generator=g) * 3, -1) for t in (9, 14, 5)]
+    padded = torch.nn.utils.rnn.pad_sequence(lps, batch_first=True)
+    scorers = shallow_fusion(world["target_tok"], 0.4)
+    batch = ctc_prefix_beam_search_batch(padded, torch.tensor([9, 14, 5]), beam=6, scorers=scorers, nbest=3)
+    for lp, hyps in zip(lps, batch):
+        one = ctc_prefix_beam_search(lp, beam=6, scorers=scorers, nbest=3)
+        assert [h.units for h in hyps] == [h.units for h in one]
+        assert all(math.isclose(a.score, b.score, rel_tol=1e-6) for a, b in zip(hyps, one))
+
+
+def test_word_level_fusion_scores_whole_words(world):
+    lp, cat, rat = ambiguous(world)
+    assert best(lp, []) == rat
+    word_lm = TokenizedWordLM(world["cat_word"], world["tok"])
+    hyp = ctc_prefix_beam_search(lp, beam=8, scorers=shallow_fusion(word_lm, 0.5))[0]
+    assert list(hyp.units) == cat
+    # Summed over the search, the word LM's score is its own log-probability of the sentence's words.
+    want = float(world["cat_word"].score_sentences([world["cat_word"].encode_text("the cat sat on the mat")])[0])
+    assert math.isclose(hyp.lm_scores["lm"], want, rel_tol=1e-4)
+
+
+def test_word_level_oov_spelling_is_penalised_early(world):
+    word_lm = TokenizedWordLM(world["cat_word"], world["tok"], oov_penalty=-10.0)
+    tok = world["tok"]
+    state = word_lm.init_state(1)
+    pieces = tok.pieces()
+    # A piece that starts a word no LM word starts with gets the OOV penalty at once.
+    bad = [i for i, p in enumerate(pieces) if p.startswith("\u2581") and not any(
+        w.startswith(p[1:]) for w in world["cat_word"].vocab if w != "<unk>")]
+    good = tok.encode("the")[0]
+    scores = word_lm.score(state, torch.tensor([[good] + bad[:1]]))[0]
+    assert float(scores[0]) == 0.0 and (not bad or float(scores[1]) == -10.0)
+
+
+def test_density_ratio_and_lodr_undo_the_source_prior(world):
+    lp, cat, rat = ambiguous(world)
+    # Shallow fusion with a neutral target LM keeps the acoustic (source-biased) choice ...
+    assert best(lp, shallow_fusion(world["target_tok"], 0.5)) == rat
+    # ... subtracting the source LM removes the bias.
+    assert best(lp, density_ratio(world["target_tok"], 0.5, world["source_tok"], 0.3)) == cat
+    assert best(lp, lodr(world["target_tok"], 0.5, world["source_bigram"], 0.3)) == cat
+
+
+def test_lodr_refuses_a_high_order_source(world):
+    from asrkit.errors import UserError
+
+    with pytest.raises(UserError, match="low-order"):
+        lodr(world["target_tok"], 0.5, world["source_tok"], 0.3)
+
+
+def test_ilme_with_a_ctc_label_prior(world):
+    lp, cat, rat = ambiguous(world)
+    tok = world["tok"]
+    # The AM's own outputs on "training audio" where rats are frequent give a prior that favours rat's piece.
+    train_lps = [emissions(tok, world["rat"], 0, world["rat"][0], 0.0)] * 5 + [lp]
+    prior = estimate_ctc_label_prior(train_lps, tok.pieces())
+    k = next(i for i, (a, b) in enumerate(zip(cat, rat)) if a != b)
+    assert float(prior.logprobs[rat[k]]) > float(prior.logprobs[cat[k]])
+    assert math.isclose(float(prior.logprobs.exp().sum()), 1.0, rel_tol=1e-5)
+    assert best(lp, shallow_fusion(world["target_tok"], 0.5)) == rat
+    assert best(lp, ilme(world["target_tok"], 0.5, prior, 0.3)) == cat
+
+
+def test_unigram_lm_round_trip(world, tmp_path):
+    prior = estimate_ctc_label_prior([ambiguous(world)[0]], world["tok"].pieces())
+    prior.save(tmp_path / "prior.json")
+    back = UnigramLM.load(tmp_path / "prior.json")
+    assert torch.equal(back.logprobs, prior.logprobs)
+    assert math.isinf(float(back.logprobs[0]))
+
+
+def test_nbest_rescoring_reranks_with_any_lm(world):
+    lp, cat, rat = ambiguous(world)
+    tok = world["tok"]
+    nbest = ctc_prefix_beam_search(lp, beam=8, nbest=8)
+    assert list(nbest[0].units) == rat and any(list(h.units) == cat for h in nbest)
+    texts = [tok.decode(h.units) for h in nbest]
+    out = rescore_nbest(nbest, texts, shallow_fusion(world["cat_word"], 0.5))
+    assert list(out[0].units) == cat
+    assert "rescore:lm" in out[0].lm_scores
+
+
+# ---- autoregressive beam search vs Hugging Face generate -------------------------------------
+@pytest.fixture(scope="module")
+def qwen(tmp_path_factory):
+    import sentencepiece as spm
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from lm.causal import HFCausalLM
+
+    d = tmp_path_factory.mktemp("qwen")
+    (d / "c.txt").write_text("\n".join(SENTS * 10) + "\n")
+    spm.SentencePieceTrainer.train(input=str(d / "c.txt"), model_prefix=str(d / "tokenizer"), vocab_size=30,
+                                   model_type="bpe", bos_id=-1, eos_id=-1, minloglevel=2, num_threads=1)
+    torch.manual_seed(0)
+    cfg = Qwen2Config(vocab_size=32, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                      num_key_value_heads=2, bos_token_id=30, eos_token_id=31, pad_token_id=31,
+                      tie_word_embeddings=False)
+    model = Qwen2ForCausalLM(cfg)
+    with torch.no_grad():  # sharpen the random model so beams differ and eos competes (pad = eos: the
+        # padding embedding is zero, and a zero start embedding would make the first step uniform)
+        model.lm_head.weight.mul_(8.0)
+    model.save_pretrained(d)
+    return HFCausalLM.from_pretrained(d)
+
+
+@pytest.mark.parametrize("beam,lp,bias", [(4, 0.8, -0.2), (3, 1.0, 0.0), (2, 0.5, 1.5)])
+def test_ar_beam_search_matches_hf_generate(qwen, beam, lp, bias):
+    eos = qwen.eos_id
+    ours = ar_beam_search(qwen, 1, eos, beam=beam, max_new_tokens=12, length_penalty=lp, eos_bias=bias)[0][0]
+    with torch.no_grad():
+        out = qwen.model.generate(
+            input_ids=torch.tensor([[qwen.bos_id]]), attention_mask=torch.ones(1, 1, dtype=torch.long),
+            num_beams=beam, do_sample=False, max_new_tokens=12, length_penalty=lp,
+            sequence_bias={(eos,): bias} if bias else None, eos_token_id=eos, pad_token_id=eos,
+            output_scores=True, return_dict_in_generate=True)
+    ref = [t for t in out.sequences[0, 1:].tolist() if t != eos]
+    assert list(ours.units) == ref
+    assert math.isclose(ours.score, float(out.sequences_scores[0]), abs_tol=1e-4)
+
+
+def test_ar_beam_search_parity_covers_early_eos(qwen):
+    # The parity cases above must include a hypothesis that ends with eos before max_new_tokens.
+    hyp = ar_beam_search(qwen, 1, qwen.eos_id, beam=2, max_new_tokens=12, length_penalty=0.5, eos_bias=1.5)[0][0]
+    assert len(hyp.units) < 12
