@@ -1,14 +1,20 @@
 """`asrkit decode`: transcribe files, folders, wav.scp lists or JSONL manifests into HYP.jsonl.
 
+Methods (see docs/decoding.md for the equations): greedy, beam, shallow_fusion, rescore, density_ratio,
+lodr, ilme, tlg. ``--config tuned.json`` (written by ``asrkit tune``) sets the method and weights; flags
+given on the command line override it.
+
 Results are appended and flushed as each batch finishes, so an interrupted job keeps its work;
 ``--resume`` skips ids already in the output. A bad input gets one error line and the job goes on;
-the exit status is 1 when any input failed.
+the exit status is 1 when any input failed. Under ``torchrun`` each rank decodes every WORLD_SIZE-th
+utterance into ``OUTPUT.rankN`` and rank 0 merges them into OUTPUT in input order.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,21 +24,50 @@ import torch
 from asrkit.data.inputs import InputError, Utterance, iter_inputs
 from asrkit.errors import UserError
 from asrkit.frontend import SAMPLE_RATE
-from asrkit.inference.recognizer import METHODS, Recognizer
+from asrkit.inference.decode_config import METHODS, DecodeConfig
+from asrkit.inference.recognizer import Recognizer
 from asrkit.utils.progress import progress
 
 
+def add_decoding_args(p: argparse.ArgumentParser) -> None:
+    """The DecodeConfig flags, shared with `asrkit tune`. Defaults are None so a --config file can fill them."""
+    d = DecodeConfig()
+    g = p.add_argument_group("decoding method (defaults in brackets)")
+    g.add_argument("--config", default=None, help="decoding config JSON (e.g. from `asrkit tune`)")
+    g.add_argument("--method", default=None, choices=METHODS, help=f"[{d.method}]")
+    g.add_argument("--beam", type=int, default=None, help=f"beam size [{d.beam}]")
+    g.add_argument("--nbest", type=int, default=None, help=f"first-pass hypotheses for rescore [{d.nbest}]")
+    g.add_argument("--prune-topk", type=int, default=None, help="CTC units tried per frame [beam]")
+    g.add_argument("--lm", default=None, help="external LM: ARPA/KenLM binary (word or token), LM folder, HF folder")
+    g.add_argument("--lm-weight", type=float, default=None, help=f"lambda [{d.lm_weight}]")
+    g.add_argument("--source-lm", default=None, help="density_ratio/lodr: LM of the acoustic training text")
+    g.add_argument("--source-weight", type=float, default=None, help=f"mu, subtracted [{d.source_weight}]")
+    g.add_argument("--ilm", default=None, help="ilme on CTC: label prior JSON from `asrkit lm prior`")
+    g.add_argument("--ilm-weight", type=float, default=None, help=f"mu, subtracted [{d.ilm_weight}]")
+    g.add_argument("--insertion-bonus", type=float, default=None,
+                   help=f"per unit (beam search) or per word (rescore, tlg) [{d.insertion_bonus}]")
+    g.add_argument("--oov-penalty", type=float, default=None, help=f"word LMs: out-of-vocabulary [{d.oov_penalty}]")
+    g.add_argument("--graph", default=None, help="tlg: graph folder from `asrkit lm tlg`")
+    g.add_argument("--max-active", type=int, default=None, help=f"tlg: active states [{d.max_active}]")
+    g.add_argument("--task", default=None, choices=("asr", "ast", "asr_ast"), help="speech LLM task [asr]")
+    g.add_argument("--llm", default=None, help="speech LLM: local Qwen2(-Instruct) folder for a MooER release")
+    g.add_argument("--length-penalty", type=float, default=None, help=f"speech LLM [{d.length_penalty}]")
+    g.add_argument("--eos-bias", type=float, default=None, help=f"speech LLM [{d.eos_bias}]")
+    g.add_argument("--max-new-tokens", type=int, default=None, help=f"speech LLM [{d.max_new_tokens}]")
+
+
+def decoding_settings(args: argparse.Namespace) -> dict:
+    names = [f for f in DecodeConfig().to_dict()]
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("decode", help="transcribe audio into a JSONL file", description=__doc__)
+    p = sub.add_parser("decode", help="transcribe audio into a JSONL file", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", "-i", nargs="+", required=True, help="audio files, folders, wav.scp or .jsonl")
     p.add_argument("--output", "-o", required=True, help="output JSONL (one {id, text} per line)")
     p.add_argument("--model", "-m", default=None, help="model folder or bundled name (see `asrkit models`)")
-    p.add_argument("--method", default="greedy", choices=METHODS,
-                   help="greedy; beam (CTC prefix beam search); shallow_fusion (beam + token-level --lm)")
-    p.add_argument("--beam", type=int, default=8)
-    p.add_argument("--lm", default=None, help="token-level LM for shallow_fusion: ARPA/KenLM binary or LM folder")
-    p.add_argument("--lm-weight", type=float, default=0.5)
-    p.add_argument("--insertion-bonus", type=float, default=0.0, help="added per emitted unit (beam methods)")
+    add_decoding_args(p)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on small models)")
     p.add_argument("--resume", action="store_true", help="skip ids already present in --output")
@@ -55,17 +90,49 @@ def _done_ids(path: Path) -> set[str]:
     return done
 
 
+def _merge(out_path: Path, world: int, order: list[str]) -> None:
+    """Rank 0: the ranks' part files -> OUTPUT, in input order (lines of ids not in ``order`` go last)."""
+    lines: dict[str, str] = {}
+    extra: list[str] = []
+    for r in range(world):
+        part = out_path.with_name(f"{out_path.name}.rank{r}")
+        if not part.exists():
+            continue
+        for line in part.read_text(encoding="utf-8").splitlines():
+            try:
+                uid = str(json.loads(line)["id"])
+            except (json.JSONDecodeError, KeyError):
+                continue
+            if uid in lines:
+                continue
+            lines[uid] = line
+    with out_path.open("w", encoding="utf-8") as f:
+        for uid in order:
+            if uid in lines:
+                f.write(lines.pop(uid) + "\n")
+        for line in [*lines.values(), *extra]:
+            f.write(line + "\n")
+
+
 def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
-    out_path = Path(args.output)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    final_path = Path(args.output)
+    out_path = final_path.with_name(f"{final_path.name}.rank{rank}") if world > 1 else final_path
     if out_path.exists() and not args.resume:
         out_path.unlink()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     done = _done_ids(out_path) if args.resume else set()
-    rec = Recognizer(args.model, args.method, args.min_duration, args.max_duration, beam=args.beam, lm=args.lm,
-                     lm_weight=args.lm_weight, insertion_bonus=args.insertion_bonus)
+    if world > 1 and args.resume:
+        done |= _done_ids(final_path)
+    rec = Recognizer(args.model, args.config, args.min_duration, args.max_duration, llm=args.llm,
+                     **decoding_settings(args))
 
     items = list(iter_inputs(args.input))
+    order = [it.id for it in items if isinstance(it, Utterance)]
+    if world > 1:
+        items = items[rank::world]
     n_failed = 0
     n_written = 0
     audio_s = 0.0
@@ -92,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
             n_written += len(pending)
             pending.clear()
 
-        for item in progress(items, desc="decode", unit="utt", disable=args.quiet):
+        for item in progress(items, desc="decode", unit="utt", disable=args.quiet or rank > 0):
             if isinstance(item, InputError):
                 fail(str(item))
                 continue
@@ -111,12 +178,19 @@ def run(args: argparse.Namespace) -> int:
                 flush()
         flush()
     elapsed = time.perf_counter() - t0
+    if world > 1:
+        from asrkit.train.distributed import barrier, cleanup, setup
+
+        setup()
+        barrier()  # every rank's part file is complete
+        if rank == 0:
+            _merge(final_path, world, order)
+        barrier()
+        cleanup()
     rtf = f", RTF {elapsed / audio_s:.4f}" if audio_s else ""
     skipped = f", {len(done)} already done" if done else ""
-    print(
-        f"asrkit decode: {n_written} decoded, {n_failed} failed{skipped}{rtf} -> {out_path}",
-        file=sys.stderr,
-    )
+    where = f"{out_path} (rank {rank}/{world}, merged into {final_path})" if world > 1 else str(out_path)
+    print(f"asrkit decode: {n_written} decoded, {n_failed} failed{skipped}{rtf} -> {where}", file=sys.stderr)
     if n_written == 0 and n_failed > 0 and not done:
         return 1
     return 1 if n_failed else 0

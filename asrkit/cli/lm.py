@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-LM_COMMANDS = ["ngram", "train", "ppl", "gfst"]
+LM_COMMANDS = ["ngram", "train", "ppl", "gfst", "prior"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

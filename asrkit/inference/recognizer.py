@@ -1,8 +1,12 @@
-"""Batch transcription with a CTC model.
+"""Batch transcription: audio -> model -> a decoding method from ``decoders/``.
 
     >>> from asrkit.inference import Recognizer
-    >>> rec = Recognizer()                      # bundled demo model
-    >>> rec.transcribe(["a.wav", "b.flac"])     # -> ["text a", "text b"]
+    >>> rec = Recognizer()                                     # bundled demo model, greedy
+    >>> rec.transcribe(["a.wav", "b.flac"])                    # -> ["text a", "text b"]
+    >>> rec = Recognizer(method="shallow_fusion", lm="lm.arpa", lm_weight=0.5, beam=16)
+    >>> rec = Recognizer(config="tuned.json")                  # weights found by `asrkit tune`
+
+Keyword arguments are the fields of :class:`~asrkit.inference.decode_config.DecodeConfig`.
 """
 
 from __future__ import annotations
@@ -15,45 +19,52 @@ import torch
 
 from asrkit.errors import UserError
 from asrkit.frontend import SAMPLE_RATE, load_audio
+from asrkit.inference.ctc_decoding import CTCDecoding
+from asrkit.inference.decode_config import METHODS, DecodeConfig
 from asrkit.models import CTCModel, load_model
-from decoders import ctc_greedy_search
-from decoders.ctc_prefix_beam import ctc_prefix_beam_search
-from decoders.scorer import WeightedScorer
 
-METHODS = ("greedy", "beam", "shallow_fusion")
+__all__ = ["METHODS", "Recognizer"]
+
+
+def _load(model: str | Path | None, llm: str | Path | None) -> torch.nn.Module:
+    """A model folder or bundled name; a MooER release folder (or any speech LLM given ``llm``) as a speech LLM."""
+    if llm is not None or (model is not None and (Path(model) / "paraformer_encoder").is_dir()):
+        from asrkit.models.speech_llm import load_speech_llm
+
+        return load_speech_llm(model, llm=llm)
+    return load_model(model)
 
 
 class Recognizer:
     def __init__(
         self,
-        model: str | Path | CTCModel | None = None,
-        method: str = "greedy",
+        model: str | Path | torch.nn.Module | None = None,
+        config: str | Path | DecodeConfig | None = None,
         min_duration: float = 0.05,
         max_duration: float = 60.0,
-        beam: int = 8,
-        lm: str | Path | None = None,
-        lm_weight: float = 0.5,
-        insertion_bonus: float = 0.0,
+        llm: str | Path | None = None,
+        **settings,
     ):
-        self.model = model if isinstance(model, CTCModel) else load_model(model)
-        if method not in METHODS:
-            raise UserError(f"unknown decoding method {method!r} (available: {', '.join(METHODS)})")
-        self.method = method
-        self.beam = beam
-        self.insertion_bonus = insertion_bonus
-        self.scorers: list[WeightedScorer] = []
-        if method == "shallow_fusion":
-            if lm is None:
-                raise UserError("--method shallow_fusion needs --lm")
-            from lm.load import load_lm
-
-            model_lm = load_lm(lm, tokenizer=self.model.tokenizer.path)
-            if model_lm.unit != "token":
-                raise UserError(f"{lm}: a word-level LM needs word-boundary handling, not available yet; "
-                                "build a token LM (asrkit lm ngram --unit token)")
-            self.scorers = [WeightedScorer(model_lm, lm_weight)]
+        if isinstance(config, DecodeConfig):
+            cfg = DecodeConfig(**{**config.to_dict(), **{k: v for k, v in settings.items() if v is not None}})
+        elif config is not None:
+            cfg = DecodeConfig.load(config, **settings)
+        else:
+            cfg = DecodeConfig(**{k: v for k, v in settings.items() if v is not None})
+        self.config = cfg.check()
+        self.model = model if isinstance(model, torch.nn.Module) else _load(model, llm)
         self.min_duration = min_duration
         self.max_duration = max_duration
+        if isinstance(self.model, CTCModel):
+            self.decoding = CTCDecoding(cfg, self.model.tokenizer)
+        else:
+            from asrkit.inference.llm_decoding import LLMDecoding
+
+            self.decoding = LLMDecoding(cfg, self.model)
+
+    @property
+    def method(self) -> str:
+        return self.config.method
 
     def check_duration(self, wave: np.ndarray, source: str) -> None:
         dur = len(wave) / SAMPLE_RATE
@@ -70,23 +81,21 @@ class Recognizer:
         return wave
 
     @torch.inference_mode()
-    def decode_waves(self, waves: Sequence[np.ndarray]) -> list[str]:
-        """Transcribe 16 kHz mono float waveforms, batched with padding."""
-        if not waves:
-            return []
+    def emissions(self, waves: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """CTC log-probabilities (B, T, V) and lengths (B,) of 16 kHz mono waveforms, batched with padding."""
         feats = [self.model.frontend(w) for w in waves]
         lengths = torch.tensor([f.size(0) for f in feats])
         batch = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
-        log_probs, out_lens = self.model(batch, lengths)
-        if self.method == "greedy":
-            hyps = ctc_greedy_search(log_probs, out_lens, self.model.tokenizer.blank_id)
-        else:
-            hyps = [
-                list(ctc_prefix_beam_search(log_probs[b, : int(out_lens[b])], self.beam, self.scorers,
-                                            insertion_bonus=self.insertion_bonus)[0].units)
-                for b in range(log_probs.size(0))
-            ]
-        return [self.model.tokenizer.decode(h) for h in hyps]
+        return self.model(batch, lengths)
+
+    @torch.inference_mode()
+    def decode_waves(self, waves: Sequence[np.ndarray]) -> list[str]:
+        """Transcribe 16 kHz mono float waveforms."""
+        if not waves:
+            return []
+        if isinstance(self.model, CTCModel):
+            return self.decoding(*self.emissions(waves))
+        return self.decoding(waves)
 
     def transcribe(self, paths: Sequence[str | Path], batch_size: int = 8) -> list[str]:
         out: list[str] = []

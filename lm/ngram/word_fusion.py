@@ -47,8 +47,10 @@ class TokenizedWordLM:
         self._starts = [p.startswith(WORD_START) for p in self._pieces]
         # Text each piece adds to the current word; <unk> makes the word unknown.
         self._text = [p[1:] if s else p for p, s in zip(self._pieces, self._starts)]
-        self._text[1] = _OOV_MARK
-        self._blank = tokenizer.blank_id
+        self._unk = getattr(tokenizer, "unk_id", 1)
+        if self._unk is not None:
+            self._text[self._unk] = _OOV_MARK
+        self._blank = getattr(tokenizer, "blank_id", None)  # a CTC tokenizer's blank; LLM tokenizers have none
         words = [w for w in word_lm.vocab if w != "<unk>"]
         self._prefixes = {w[:i] for w in words for i in range(len(w) + 1)}
         self._kenlm = word_lm._kenlm

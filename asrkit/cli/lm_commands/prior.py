@@ -1,0 +1,58 @@
+"""`asrkit lm prior`: the label prior of a CTC model (its internal LM for ``--method ilme``).
+
+p(u) is the CTC posterior of unit u averaged over all frames of the given audio, blank excluded and
+renormalised (see decoders/ilme.py). Use the acoustic model's *training* audio (or a sample of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+from asrkit.data.inputs import InputError, iter_inputs
+from asrkit.errors import UserError
+from asrkit.inference.recognizer import Recognizer
+from asrkit.models import CTCModel
+from asrkit.utils.progress import progress
+from decoders.ilme import estimate_ctc_label_prior
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("prior", help="CTC label prior (internal LM for ilme)", description=__doc__)
+    p.add_argument("--model", "-m", default=None, help="CTC model folder or bundled name")
+    p.add_argument("--input", "-i", nargs="+", required=True, help="audio: files, folders, wav.scp or .jsonl")
+    p.add_argument("--output", "-o", required=True, help="prior JSON to write")
+    p.add_argument("--max-utts", type=int, default=1000, help="use at most this many utterances (in input order)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    rec = Recognizer(args.model)
+    if not isinstance(rec.model, CTCModel):
+        raise UserError(f"{args.model}: `asrkit lm prior` needs a CTC model")
+    items = []
+    for it in iter_inputs(args.input):
+        if isinstance(it, InputError):
+            print(f"asrkit lm prior: error: {it}", file=sys.stderr)
+            continue
+        items.append(it)
+        if len(items) >= args.max_utts:
+            break
+    if not items:
+        raise UserError("no usable audio in --input")
+    lps = []
+    for i in progress(range(0, len(items), args.batch_size), desc="prior", unit="batch"):
+        lp, lens = rec.emissions([rec.load(u.audio) for u in items[i : i + args.batch_size]])
+        lps += [lp[b, : int(lens[b])] for b in range(lp.size(0))]
+    prior = estimate_ctc_label_prior(lps, rec.model.tokenizer.pieces(), rec.model.tokenizer.blank_id)
+    prior.save(args.output)
+    top = torch.topk(prior.logprobs, 5)
+    pieces = rec.model.tokenizer.pieces()
+    shown = ", ".join(f"{pieces[int(i)]} {float(v.exp()):.3f}" for v, i in zip(top.values, top.indices))
+    print(f"asrkit lm prior: {len(lps)} utterances -> {args.output} (most likely: {shown})", file=sys.stderr)
+    return 0

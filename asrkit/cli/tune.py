@@ -1,0 +1,118 @@
+"""`asrkit tune`: find decoding weights on a dev set (never by hand on test) and write them for `asrkit decode`.
+
+    asrkit tune -m MODEL --dev dev.jsonl --method shallow_fusion --lm lm.arpa \\
+        --grid lm_weight=0:1:0.1 insertion_bonus=0,1,2 --out exp/tune_sf
+    asrkit decode -m MODEL --config exp/tune_sf/best.json -i test.jsonl -o hyp.jsonl
+
+Writes OUT/tune.jsonl (one line per grid point, appended as it goes: rerun to resume), OUT/best.json
+(a decoding config) and OUT/tune.png (the metric against the first grid field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from asrkit.cli.decode import add_decoding_args, decoding_settings
+from asrkit.data.inputs import InputError, iter_inputs
+from asrkit.errors import UserError
+from asrkit.inference.ctc_decoding import CTCDecoding
+from asrkit.inference.decode_config import DecodeConfig
+from asrkit.inference.recognizer import Recognizer
+from asrkit.inference.tuning import grid_points, parse_grid, plot, search
+from asrkit.metrics import corpus_bleu, error_rate
+from asrkit.models import CTCModel
+from asrkit.utils.progress import progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="search decoding weights on a dev set", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", "-m", default=None, help="model folder or bundled name")
+    p.add_argument("--dev", required=True, nargs="+", help="dev manifest(s) (.jsonl with id, audio, text)")
+    p.add_argument("--grid", nargs="+", required=True, metavar="NAME=VALUES",
+                   help="e.g. lm_weight=0:1:0.1 (start:stop:step) or insertion_bonus=0,1,2")
+    p.add_argument("--metric", default="wer", choices=("wer", "cer", "bleu"))
+    p.add_argument("--ref-field", default=None, help="reference field of the manifest [text; translation for bleu]")
+    p.add_argument("--out", required=True, help="output folder")
+    add_decoding_args(p)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=run)
+
+
+def _dev_set(paths: list[str], field: str) -> tuple[list, list[str]]:
+    import json
+
+    utts, refs = [], []
+    for it in iter_inputs(paths):
+        if isinstance(it, InputError):
+            raise UserError(str(it))
+        utts.append(it)
+    by_id = {}
+    for p in paths:
+        for line in Path(p).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                obj = json.loads(line)
+                by_id[str(obj["id"])] = obj.get(field)
+    for u in utts:
+        ref = by_id.get(u.id)
+        if ref is None:
+            raise UserError(f"{u.audio}: dev utterance {u.id!r} has no {field!r} reference")
+        refs.append(ref)
+    if not utts:
+        raise UserError("--dev holds no utterances")
+    return utts, refs
+
+
+def run(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    grid = parse_grid(args.grid)
+    names = list(grid)
+    field = args.ref_field or ("translation" if args.metric == "bleu" else "text")
+    settings = decoding_settings(args)
+    base = DecodeConfig.load(args.config, **settings) if args.config else DecodeConfig(**settings)
+    rec = Recognizer(args.model, base, llm=args.llm)
+    utts, refs = _dev_set(args.dev, field)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    waves = [rec.load(u.audio) for u in utts]
+    is_ctc = isinstance(rec.model, CTCModel)
+    emissions = []
+    if is_ctc:  # the acoustic pass, once for all grid points
+        for i in progress(range(0, len(waves), args.batch_size), desc="emissions", unit="batch"):
+            emissions.append(rec.emissions(waves[i : i + args.batch_size]))
+
+    def evaluate(cfg: DecodeConfig) -> float:
+        hyps: list[str] = []
+        if is_ctc:
+            decode = CTCDecoding(cfg, rec.model.tokenizer)
+            for lp, lens in emissions:
+                hyps += decode(lp, lens)
+        else:
+            from asrkit.inference.llm_decoding import LLMDecoding
+
+            decode = LLMDecoding(cfg, rec.model)
+            for i in range(0, len(waves), args.batch_size):
+                hyps += decode(waves[i : i + args.batch_size])
+        if args.metric == "bleu":
+            return corpus_bleu(refs, hyps).value
+        return error_rate(refs, hyps, args.metric).value
+
+    def shown(i: int, n: int, row: dict) -> None:
+        point = " ".join(f"{k}={row[k]}" for k in names)
+        print(f"asrkit tune: [{i + 1}/{n}] {point}: {args.metric.upper()} {row['score']:.2f}", file=sys.stderr)
+
+    points = grid_points(base, grid)
+    best, rows = search(points, names, evaluate, out / "tune.jsonl", args.metric == "bleu", shown)
+    best.save(out / "best.json")
+    png = plot(rows, names, args.metric, out / "tune.png")
+    score = next(r["score"] for r in rows if all(r[n] == getattr(best, n) for n in names))
+    point = " ".join(f"{n}={getattr(best, n)}" for n in names)
+    print(f"asrkit tune: best {point}: {args.metric.upper()} {score:.2f} on {len(utts)} dev utts -> "
+          f"{out / 'best.json'}" + (f", plot {png}" if png else ""), file=sys.stderr)
+    return 0
