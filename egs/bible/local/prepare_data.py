@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--n-train-en", type=int, default=7000)
     ap.add_argument("--n-train-es", type=int, default=4000)
     ap.add_argument("--n-fortunes", type=int, default=400)
+    ap.add_argument("--n-fortunes-dev", type=int, default=100,
+                    help="target-domain dev set (weights for the cross-domain experiment are tuned on it)")
     ap.add_argument("--n-zh", type=int, default=1200)
     ap.add_argument("--n-zh-test", type=int, default=200)
     ap.add_argument("--max-train-words", type=int, default=70,
@@ -112,6 +114,10 @@ def main() -> None:
     fort_test = sample_rows(fortunes, args.n_fortunes, args.seed + 2)
     fort_test_ids = {r[0] for r in fort_test}
     sets["fortunes_test_en"] = [(f"en-{i}", "en", expand_digits(t, "en"), "") for i, t in fort_test]
+    # The target-domain dev set comes from the remaining fortunes; it is kept out of every LM text too.
+    fort_dev = sample_rows([r for r in fortunes if r[0] not in fort_test_ids], args.n_fortunes_dev, args.seed + 4)
+    fort_test_ids |= {r[0] for r in fort_dev}
+    sets["fortunes_dev_en"] = [(f"en-{i}", "en", expand_digits(t, "en"), "") for i, t in fort_dev]
     zh_sel = sample_rows(zh, args.n_zh, args.seed + 3)
     zh_text = dict(zh_sel)
     zh_train, zh_test = hash_split([i for i, _ in zh_sel], args.n_zh_test)
@@ -122,7 +128,7 @@ def main() -> None:
         write_tsv(sets_dir / f"{name}.tsv", rows)
         print(f"set {name}: {len(rows)} utterances, {sum(len(r[2].split()) for r in rows)} words")
 
-    # --- LM text: only train-book verses and the fortunes that are not test audio
+    # --- LM text: only train-book verses and the fortunes that are neither test nor dev audio
     train_lines = [expand_digits(t, "en") for _, t in web_train]
     fort_lm = [expand_digits(t, "en") for i, t in fortunes if i not in fort_test_ids]
     write_lines(lm_dir / "train_text_en.txt", train_lines)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Cross-domain LM fusion experiment (issue 4): the Bible-trained CTC model on an in-domain test set
+# (Mark + Jude, LM = Bible train text) and a target-domain one (fortunes, LM = other fortunes).
+# Every method's weights are tuned with `asrkit tune` on that domain's dev set (Titus / 100 held-out
+# fortunes), then the test set is decoded once with the tuned config. Resumable: finished steps are skipped.
+#   local/run_cross_domain.sh            (from egs/bible, after stages 0-5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+asrkit=${asrkit:-../../.venv/bin/asrkit}
+python=${python:-../../.venv/bin/python}
+model=${model:-exp/ctc_small/model}
+lm=exp/lm
+out=exp/cross_domain
+beam=${beam:-8}
+mkdir -p $out
+
+# The CTC model's internal LM for ILME: its label prior over 500 training utterances.
+[ -s $out/ctc_prior.json ] || $asrkit lm prior -m $model -i data/manifests/train_en.jsonl --max-utts 500 \
+  -o $out/ctc_prior.json
+
+# domain: dev set, test set, external (target) LM stem
+for spec in bible:dev_en:test_en:source fortunes:fortunes_dev_en:fortunes_test_en:target; do
+  IFS=: read -r domain dev test tgt <<< "$spec"
+  d=$out/$domain
+  mkdir -p $d
+  tok_lm=$lm/${tgt}_token4.arpa
+  common="--beam $beam"
+  declare -A args grids
+  args[greedy]="--method greedy"
+  args[beam]="--method beam $common"
+  args[shallow_fusion]="--method shallow_fusion --lm $tok_lm $common"
+  args[shallow_fusion_word]="--method shallow_fusion --lm $lm/${tgt}_word3.arpa $common"
+  args[rescore]="--method rescore --lm $tok_lm --nbest $beam $common"
+  args[density_ratio]="--method density_ratio --lm $tok_lm --source-lm $lm/source_token4.arpa $common"
+  args[lodr]="--method lodr --lm $tok_lm --source-lm $lm/source_token2.arpa $common"
+  args[ilme]="--method ilme --lm $tok_lm --ilm $out/ctc_prior.json $common"
+  grids[shallow_fusion]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
+  grids[shallow_fusion_word]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
+  grids[rescore]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
+  grids[density_ratio]="lm_weight=0.4:1.0:0.2 source_weight=0.1,0.2,0.35,0.5 insertion_bonus=0:3:1"
+  grids[lodr]="lm_weight=0.4:1.0:0.2 source_weight=0.1,0.2,0.35,0.5 insertion_bonus=0:3:1"
+  grids[ilme]="lm_weight=0.4:1.0:0.2 ilm_weight=0.1,0.2,0.35,0.5 insertion_bonus=0:3:1"
+  for method in greedy beam shallow_fusion shallow_fusion_word rescore density_ratio lodr ilme; do
+    conf=${args[$method]}
+    if [ -n "${grids[$method]:-}" ]; then
+      [ -s $d/tune_$method/best.json ] || $asrkit tune -m $model --dev data/manifests/$dev.jsonl $conf \
+        --grid ${grids[$method]} --out $d/tune_$method
+      conf="--config $d/tune_$method/best.json"
+    fi
+    if [ ! -s $d/$method.log ]; then
+      echo "== $domain $method: $conf" >&2
+      $asrkit decode -q -m $model -i data/manifests/$test.jsonl -o $d/$method.jsonl $conf 2> $d/$method.log.tmp
+      mv $d/$method.log.tmp $d/$method.log
+    fi
+    $asrkit score --ref data/manifests/$test.jsonl --hyp $d/$method.jsonl --metric wer --json > $d/$method.wer.json
+  done
+  unset args grids
+done
+$python local/cross_domain_table.py $out > $out/table.md
+cat $out/table.md
