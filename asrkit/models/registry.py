@@ -44,4 +44,8 @@ def load_model(name_or_dir: str | None = None):
         from asrkit.models.ctc import CTCModel
 
         return CTCModel.from_pretrained(folder)
+    if model_type == "speech_llm":
+        from asrkit.models.speech_llm import SpeechLLM
+
+        return SpeechLLM.from_pretrained(folder)
     raise UserError(f"{cfg_path}: unknown model_type {model_type!r}")

@@ -255,6 +255,30 @@ class HFCausalLM:
         return HFCausalLMState(keys=[k for k, _ in kv], values=[v for _, v in kv], mask=mask, length=length + 1,
                                logp=self._log_softmax(logits[:, -1]))
 
+    @torch.inference_mode()
+    def prefix_state(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> HFCausalLMState:
+        """States after arbitrary input-embedding prefixes, e.g. a speech LLM's ``[audio + prompt]``.
+
+        ``inputs_embeds`` (B, S, D) is left-padded: row b's real columns are its last ``attention_mask[b].sum()``
+        ones. Positions are ``cumsum(mask) - 1``, as Hugging Face ``generate`` derives them, so the
+        states continue exactly like ``generate(inputs_embeds=..., attention_mask=...)`` would.
+        """
+        mask = attention_mask.to(self.device).long()
+        if mask.dim() != 2 or mask.shape != inputs_embeds.shape[:2] or not bool(mask[:, -1].all()):
+            raise ValueError("prefix_state needs left-padded prefixes: a (B, S) mask whose last column is all 1")
+        positions = (mask.cumsum(1) - 1).clamp(min=0)
+        extra = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(self.model.forward).parameters else {}
+        emb = inputs_embeds.to(self.device, dtype=self.model.get_input_embeddings().weight.dtype)
+        out = self.model(inputs_embeds=emb, attention_mask=mask, position_ids=positions, use_cache=True, **extra)
+        cache = getattr(out, "cache", None) if self._cache_arg == "cache" else out.past_key_values
+        kv = _cache_tensors(cache)
+        # Padding columns are never attended to; zeroing them keeps any value computed for a fully masked
+        # padding row (NaN in some attention kernels) out of later weighted sums (0 * NaN = NaN).
+        keep = mask[:, None, :, None].bool()
+        return HFCausalLMState(keys=[k.masked_fill(~keep, 0.0) for k, _ in kv],
+                               values=[v.masked_fill(~keep, 0.0) for _, v in kv], mask=mask,
+                               length=mask.sum(1), logp=self._log_softmax(out.logits[:, -1]))
+
     # ---- LanguageModel protocol ------------------------------------------------------------
     @torch.inference_mode()
     def init_state(self, batch: int) -> HFCausalLMState:

@@ -1,0 +1,275 @@
+"""Train a speech LLM's adapter and LoRA on top of a frozen encoder and a pretrained LLM (MooER recipe).
+
+Only ``encoder_projector`` (the LinearAdapter) and the LoRA matrices are trained; the encoder and the
+LLM's own weights stay frozen. Loss: summed NLL of the answer tokens (target text + ``<|im_end|>``)
+divided by their number (mean per token). Each example has a task (``asr``: transcript, ``ast``:
+English translation, ``asr_ast``: both on two lines) and the task's MooER prompt. Encoder outputs are
+computed once per manifest and cached (:mod:`.dataset`), so training runs the adapter and the LLM only.
+
+AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast; resumable checkpoints
+(``EXP/checkpoint.pt``), logging and the DDP split (each rank takes every world_size-th batch; gloo on
+CPU, nccl on GPU, under ``torchrun``) come from :mod:`asrkit.train`. After each epoch: dev loss, and
+greedy WER (asr) / BLEU (ast) on the dev manifests. The final model folder is ``EXP/model``.
+
+    python -m asrkit.models.speech_llm.train --config conf.json --encoder-model CTC_DIR --llm LLM_DIR \\
+        --data train_en.jsonl:asr train_es.jsonl:ast --dev dev_en.jsonl:asr dev_es.jsonl:ast --exp EXP
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from asrkit.errors import UserError
+from asrkit.models.ctc import CTCModel
+from asrkit.models.speech_llm.config import AdapterConfig, LoraSettings, SpeechLLMConfig
+from asrkit.models.speech_llm.dataset import collate, encoder_cache, make_batches, make_examples
+from asrkit.models.speech_llm.model import SpeechLLM, load_llm
+from asrkit.train import distributed
+from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
+from asrkit.utils.progress import progress
+
+
+@dataclass
+class SpeechLLMOptim:
+    epochs: int = 4
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    final_lr_ratio: float = 0.05
+    weight_decay: float = 0.01
+    max_tokens: int = 3000  # padded LLM positions per batch (per rank)
+    max_duration: float = 20.0  # longer training utterances are skipped
+    grad_clip: float = 1.0
+    amp: str = "bf16"
+    seed: int = 0
+    save_every: int = 100
+    log_every: int = 25
+    dev_max_new_tokens: int = 120
+
+
+@dataclass
+class SpeechLLMTrainConfig:
+    adapter_hidden: int = 2048
+    downsample_rate: int = 2
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    optim: SpeechLLMOptim = field(default_factory=SpeechLLMOptim)
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> SpeechLLMTrainConfig:
+        if path is None:
+            return cls()
+        path = Path(path)
+        if not path.exists():
+            raise UserError(f"{path}: no such config file")
+        try:
+            d = json.loads(path.read_text())
+            return cls(adapter_hidden=int(d.get("adapter_hidden", 2048)),
+                       downsample_rate=int(d.get("downsample_rate", 2)),
+                       lora=LoraSettings(**d.get("lora", {})), optim=SpeechLLMOptim(**d.get("optim", {})))
+        except (json.JSONDecodeError, TypeError, AttributeError, ValueError) as err:
+            raise UserError(f"{path}: invalid speech LLM training config ({err})") from None
+
+    def to_dict(self) -> dict:
+        return {"adapter_hidden": self.adapter_hidden, "downsample_rate": self.downsample_rate,
+                "lora": asdict(self.lora), "optim": asdict(self.optim)}
+
+
+def parse_spec(spec: str) -> tuple[Path, str]:
+    """``manifest.jsonl:task`` -> (path, task)."""
+    path, sep, task = spec.rpartition(":")
+    if not sep or not path:
+        raise UserError(f"{spec}: expected MANIFEST:TASK (e.g. train_en.jsonl:asr)")
+    if not Path(path).exists():
+        raise UserError(f"{path}: no such manifest")
+    return Path(path), task
+
+
+class SpeechLLMTrainer(Bookkeeping):
+    def __init__(self, config: SpeechLLMTrainConfig, encoder_model: str | Path, llm: str | Path, data: list[str],
+                 exp: str | Path, dev: list[str] | None = None, feats_dir: str | Path | None = None,
+                 cache_dir: str | Path | None = None):
+        self.cfg = config
+        self.exp = Path(exp)
+        self.rank, self.world, self.device = distributed.setup()
+        self.main = self.rank == 0
+        if self.main:
+            self.exp.mkdir(parents=True, exist_ok=True)
+            (self.exp / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        ctc = CTCModel.from_pretrained(encoder_model)
+        cache = Path(cache_dir) if cache_dir else self.exp / "enc_cache"
+        specs = [parse_spec(s) for s in data]
+        dev_specs = [parse_spec(s) for s in dev or []]
+        # Rank 0 fills the caches first so the other ranks only read them.
+        if self.main:
+            for path, _ in specs + dev_specs:
+                encoder_cache(path, ctc.encoder, ctc.frontend, cache, feats_dir)
+        distributed.barrier()
+        caches = [encoder_cache(p, ctc.encoder, ctc.frontend, cache, feats_dir) for p, _ in specs + dev_specs]
+        self.sources = [c[0] for c in caches]
+
+        llm_model, tok = load_llm(llm)
+        torch.manual_seed(config.optim.seed)
+        mcfg = SpeechLLMConfig(
+            encoder=ctc.config.encoder, frontend=ctc.config.frontend,
+            adapter=AdapterConfig(encoder_dim=ctc.config.encoder.output_size,
+                                  llm_dim=llm_model.get_input_embeddings().weight.shape[1],
+                                  hidden_dim=config.adapter_hidden, downsample_rate=config.downsample_rate),
+            lora=config.lora,
+        )
+        self.model = SpeechLLM(mcfg, llm_model, tok, ctc.frontend.cmvn, ctc.encoder).to(self.device)
+        self.model.add_lora()
+        self.tok = tok
+        o = config.optim
+        max_enc = int(o.max_duration / ctc.config.frontend.frame_shift_s)
+        self.train_ex = []
+        for i, (_path, task) in enumerate(specs):
+            self.model.prompt_ids(task)  # refuses unknown tasks
+            self.train_ex += make_examples(caches[i][1], task, i, tok.encode, tok.eos_id, max_enc)
+        self.dev_sets = []  # (task, examples)
+        for j, (path, task) in enumerate(dev_specs):
+            src = len(specs) + j
+            self.dev_sets.append((path.stem, task, make_examples(caches[src][1], task, src, tok.encode, tok.eos_id)))
+        if not self.train_ex:
+            raise UserError("no training examples (check the manifests' text/translation fields)")
+        self.prompt_len = max(len(self.model.prompt_ids(t)) for _, t in specs)
+        self.ddp = (
+            DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            if self.world > 1 else self.model
+        )
+        params = self.model.trainable_parameters()
+        decay = [p for p in params if p.dim() > 1]
+        no_decay = [p for p in params if p.dim() <= 1]
+        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": o.weight_decay},
+                                      {"params": no_decay, "weight_decay": 0.0}], lr=o.lr, betas=(0.9, 0.98))
+        self.steps_per_epoch = len(self._batches(0)) // self.world
+        if self.steps_per_epoch == 0:
+            raise UserError("too little data for one batch per process")
+        schedule = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, schedule)
+        self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        self.history: list[dict] = []
+        n_train = sum(p.numel() for p in params)
+        n_all = sum(p.numel() for p in self.model.parameters())
+        tasks = {t: sum(e.task == t for e in self.train_ex) for t in {e.task for e in self.train_ex}}
+        self.log(f"speech LLM {n_all / 1e6:.2f}M params, {n_train / 1e6:.2f}M trainable (adapter + LoRA); "
+                 f"train examples {tasks}; {self.steps_per_epoch} steps/epoch, world {self.world}, {self.device}")
+
+    def _batches(self, epoch: int) -> list[list[int]]:
+        o = self.cfg.optim
+        return make_batches(self.train_ex, o.max_tokens, o.seed + epoch, self.cfg.downsample_rate, self.prompt_len)
+
+    def _loss(self, model, batch: list[int], examples) -> tuple[torch.Tensor, int]:
+        enc, lens, tasks, answers = collate(batch, examples, self.sources)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.optim.amp == "bf16"):
+            return model(enc.to(self.device), lens.to(self.device), tasks, answers)
+
+    def train(self) -> None:
+        o = self.cfg.optim
+        while self.epoch < o.epochs:
+            batches = self._batches(self.epoch)[self.rank :: self.world][: self.steps_per_epoch]
+            self.ddp.train()
+            tot, n_tok, t0 = 0.0, 0, time.time()
+            bar = progress(range(self.batch_in_epoch, len(batches)), desc=f"epoch {self.epoch + 1}/{o.epochs}",
+                           unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
+            for bi in bar:
+                loss, n = self._loss(self.ddp, batches[bi], self.train_ex)
+                self.optimizer_step(loss, n, bi, o.grad_clip, o.save_every)
+                tot += loss.item()
+                n_tok += n
+                if self.step % o.log_every == 0:
+                    avg = tot / max(1, n_tok)
+                    bar.set_postfix(loss=f"{avg:.3f}")
+                    self.log(f"epoch {self.epoch + 1} step {self.step} loss/token {avg:.3f} "
+                             f"lr {self.sched.get_last_lr()[0]:.2e} {n_tok / (time.time() - t0):.0f} tokens/s")
+            self.epoch += 1
+            self.batch_in_epoch = 0
+            if self.main:
+                rec = {"epoch": self.epoch, "train_loss": tot / max(1, n_tok), **self.evaluate()}
+                self.history.append(rec)
+                self.log("end of " + " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                              for k, v in rec.items()))
+            self.save_checkpoint()
+        if self.main and self.epoch >= o.epochs:
+            self.model.eval().save_pretrained(self.exp / "model")
+            (self.exp / "model" / "train_history.json").write_text(json.dumps(self.history, indent=2) + "\n")
+            self.log(f"wrote {self.exp / 'model'}")
+        distributed.cleanup()
+
+    @torch.inference_mode()
+    def evaluate(self) -> dict:
+        """Per dev set: teacher-forced loss per token, and greedy WER (asr) or BLEU (ast) of generated text."""
+        from asrkit.metrics import corpus_bleu, wer
+
+        self.model.eval()
+        out: dict = {}
+        o = self.cfg.optim
+        for name, task, exs in self.dev_sets:
+            if not exs:
+                continue
+            tot, n, hyps, refs = 0.0, 0, [], []
+            batches = make_batches(exs, o.max_tokens, 0, self.cfg.downsample_rate, self.prompt_len)
+            for batch in batches:
+                loss, k = self._loss(self.model, batch, exs)
+                tot, n = tot + loss.item(), n + k
+                enc, lens, _, answers = collate(batch, exs, self.sources)
+                feats = [enc[i, : lens[i]] for i in range(len(batch))]
+                hyps += self._generate_from_encoder(feats, task)
+                refs += [self.tok.decode(a) for a in answers]
+            out[f"{name}_loss"] = tot / max(1, n)
+            if task == "asr":
+                out[f"{name}_wer"] = wer(refs, hyps).value
+            elif task == "ast":
+                out[f"{name}_bleu"] = corpus_bleu(refs, hyps).value
+        self.model.train()
+        return out
+
+    def _generate_from_encoder(self, enc: list[torch.Tensor], task: str) -> list[str]:
+        m = self.model
+        audio = m.audio_embeddings(torch.nn.utils.rnn.pad_sequence(enc, batch_first=True),
+                                   torch.tensor([e.shape[0] for e in enc]))
+        batch = m.build_inputs(audio, task)
+        gen = m.lm.generate(inputs_embeds=batch.inputs_embeds, attention_mask=batch.attention_mask,
+                            generation_config=m.generation_config(num_beams=1, max_new_tokens=self.cfg.optim
+                                                                  .dev_max_new_tokens, eos_bias=0.0))
+        return [self.tok.decode(row).strip() for row in gen.tolist()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m asrkit.models.speech_llm.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default=None, help="training config JSON (adapter_hidden, lora, optim)")
+    p.add_argument("--encoder-model", required=True, help="CTC model folder whose SANM encoder is frozen and used")
+    p.add_argument("--llm", required=True, help="pretrained causal LM folder (Qwen2 + tokenizer)")
+    p.add_argument("--data", nargs="+", required=True, help="MANIFEST.jsonl:TASK (task asr, ast or asr_ast)")
+    p.add_argument("--dev", nargs="*", default=None, help="dev MANIFEST.jsonl:TASK, evaluated after each epoch")
+    p.add_argument("--exp", required=True, help="experiment folder")
+    p.add_argument("--feats-dir", default=None, help="shared fbank cache folder")
+    p.add_argument("--cache-dir", default=None, help="encoder output cache folder (default EXP/enc_cache)")
+    p.add_argument("--resume", action="store_true", help="continue from EXP/checkpoint.pt if present")
+    p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        cfg = SpeechLLMTrainConfig.load(args.config)
+        if args.epochs is not None:
+            cfg.optim.epochs = args.epochs
+        trainer = SpeechLLMTrainer(cfg, args.encoder_model, args.llm, args.data, args.exp, args.dev,
+                                   args.feats_dir, args.cache_dir)
+        if args.resume:
+            trainer.resume()
+        trainer.train()
+    except UserError as err:
+        print(f"speech_llm.train: error: {err}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
