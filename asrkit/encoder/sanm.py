@@ -53,15 +53,17 @@ class MultiHeadedAttentionSANM(nn.Module):
         x = F.dropout(x + v, self.dropout, self.training)
         return x * mask
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, in_feat); mask: (B, T) bool, True on valid frames."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, T, in_feat); mask: (B, T) bool, True on valid frames; attn_mask: optional (B, T, T) bool
+        (query, key) mask, True where attention is allowed (limited context)."""
         b, t, _ = x.shape
         q, k, v = self.linear_q_k_v(x).chunk(3, dim=-1)
         memory = self.fsmn(v, mask[:, :, None].to(v.dtype))
         q, k, vh = (z.reshape(b, t, self.h, self.d_k).transpose(1, 2) for z in (q, k, v))
         # A key mask is all FunASR applies; masked keys get probability 0, exactly what SDPA does.
+        allowed = mask[:, None, None, :] if attn_mask is None else attn_mask[:, None]
         att = F.scaled_dot_product_attention(
-            q, k, vh, attn_mask=mask[:, None, None, :], dropout_p=self.dropout if self.training else 0.0
+            q, k, vh, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
         )
         att = att.transpose(1, 2).reshape(b, t, self.h * self.d_k)
         return self.linear_out(att) + memory
@@ -92,8 +94,8 @@ class EncoderLayerSANM(nn.Module):
         self.norm2 = nn.LayerNorm(size, eps=_LN_EPS)
         self.dropout = nn.Dropout(cfg.dropout_rate)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        a = self.dropout(self.self_attn(self.norm1(x), mask))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        a = self.dropout(self.self_attn(self.norm1(x), mask, attn_mask))
         x = x + a if self.in_size == self.size else a
         return x + self.dropout(self.feed_forward(self.norm2(x)))
 
@@ -118,12 +120,30 @@ class SANMEncoder(nn.Module):
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = feats.size(1)
         mask = torch.arange(t, device=feats.device)[None, :] < lengths[:, None]
+        attn_mask = self.context_mask(mask)
         # Paraformer scales by sqrt(output_size) even though the input is wider (560).
         x = feats * self.config.output_size**0.5
         pe = sinusoidal_position_encoding(t, feats.size(2), feats.device)
         x = self.pos_dropout(x + pe.to(x.dtype))
         for layer in self.encoders0:
-            x = layer(x, mask)
+            x = layer(x, mask, attn_mask)
         for layer in self.encoders:
-            x = layer(x, mask)
+            x = layer(x, mask, attn_mask)
         return self.after_norm(x), mask.sum(dim=1)
+
+    def context_mask(self, mask: torch.Tensor) -> torch.Tensor | None:
+        """(B, T, T) mask allowing query i to see keys i - left_context .. i + right_context (valid keys
+        only); None when both are unlimited. Every query keeps at least itself, so no row is empty."""
+        left, right = self.config.left_context, self.config.right_context
+        if left is None and right is None:
+            return None
+        t = mask.size(1)
+        rel = torch.arange(t, device=mask.device)[None, :] - torch.arange(t, device=mask.device)[:, None]
+        band = torch.ones(t, t, dtype=torch.bool, device=mask.device)
+        if left is not None:
+            band &= rel >= -left
+        if right is not None:
+            band &= rel <= right
+        # The diagonal keeps padded queries finite (a row with no key would give NaN, and NaN * 0 = NaN in FSMN).
+        eye = torch.eye(t, dtype=torch.bool, device=mask.device)
+        return (band[None] & mask[:, None, :]) | eye[None]

@@ -1,11 +1,19 @@
-"""CTC recognizer: front end (fbank/LFR/CMVN) -> SANM encoder -> linear CTC head over BPE units.
+"""CTC recognizer: front end -> SANM encoder -> linear CTC head over BPE units.
+
+Two front ends (``frontend`` in config.json):
+
+- paraformer (default; the dict of fbank/LFR settings, no ``type`` key): fbank -> LFR 7/6 -> CMVN, 60 ms frames.
+- hertz (``{"type": "hertz", "codec": {...}, "upsample": 2}``): raw audio -> frozen hertz-codec encoder ->
+  mu latents (32 dims, 8 Hz) -> CMVN + upsampling projection -> SANM (see hertz_frontend.py).
 
 Saved as a ``save_pretrained``-style folder::
 
     config.json          model type, front end, encoder and vocabulary settings
-    model.safetensors    weights; keys ``encoder.*`` (FunASR names) and ``ctc.ctc_lo.*``
+    model.safetensors    weights; keys ``encoder.*`` (FunASR names) and ``ctc.ctc_lo.*``; with the hertz
+                         front end also ``codec.*`` (official hertz key names, weight norm folded) and
+                         ``upsample.proj.*``
     tokenizer.model      sentencepiece BPE, id 0 = blank
-    am.mvn               Kaldi nnet CMVN, as in Paraformer/MooER releases
+    am.mvn               Kaldi nnet CMVN, as in Paraformer/MooER releases (of the 32-dim latents for hertz)
     README.md            model card (optional)
 """
 
@@ -20,19 +28,41 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from asrkit.encoder import SANMConfig, SANMEncoder
+from asrkit.encoder.hertz import HertzCodecEncoder
 from asrkit.errors import UserError
 from asrkit.frontend import Frontend, FrontendConfig, GlobalCMVN
+from asrkit.models.hertz_frontend import FRONTEND_TYPES, HertzFrontend, HertzFrontendConfig, LatentUpsampler
 from asrkit.tokenizer import Tokenizer
 
 MODEL_TYPE = "sanm_ctc"
+
+
+def frontend_config_from_dict(d: dict | str) -> FrontendConfig | HertzFrontendConfig:
+    """``"paraformer"``/``"hertz"`` (defaults) or a dict; a dict without ``type`` is the Paraformer fbank/LFR one."""
+    if isinstance(d, str):
+        d = {"type": d}
+    if not isinstance(d, dict):
+        raise UserError(f"config.json: frontend must be an object or one of {FRONTEND_TYPES}")
+    d = dict(d)
+    kind = d.get("type", "paraformer")
+    if kind == "hertz":
+        return HertzFrontendConfig.from_dict(d)
+    if kind != "paraformer":
+        raise UserError(f"config.json: unknown frontend type {kind!r} (available: {', '.join(FRONTEND_TYPES)})")
+    d.pop("type", None)
+    return FrontendConfig.from_dict(d)
 
 
 @dataclass
 class CTCModelConfig:
     vocab_size: int
     encoder: SANMConfig = field(default_factory=SANMConfig)
-    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    frontend: FrontendConfig | HertzFrontendConfig = field(default_factory=FrontendConfig)
     model_type: str = MODEL_TYPE
+
+    @property
+    def frontend_type(self) -> str:
+        return "hertz" if isinstance(self.frontend, HertzFrontendConfig) else "paraformer"
 
     def to_dict(self) -> dict:
         return {
@@ -49,7 +79,7 @@ class CTCModelConfig:
         return cls(
             vocab_size=int(d["vocab_size"]),
             encoder=SANMConfig.from_dict(d.get("encoder", {})),
-            frontend=FrontendConfig.from_dict(d.get("frontend", {})),
+            frontend=frontend_config_from_dict(d.get("frontend", {})),
         )
 
 
@@ -68,19 +98,48 @@ class CTCModel(nn.Module):
     def __init__(self, config: CTCModelConfig, tokenizer: Tokenizer | None = None, cmvn: GlobalCMVN | None = None):
         super().__init__()
         self.config = config
+        self.codec: HertzCodecEncoder | None = None
+        if isinstance(config.frontend, HertzFrontendConfig):
+            hz = config.frontend
+            # Frozen by design (its outputs can then be cached); a trainer may unfreeze codec.compressor.
+            self.codec = HertzCodecEncoder(hz.codec).requires_grad_(False)
+            self.upsample = LatentUpsampler(hz.codec.latent_dim, config.encoder.input_size, hz.upsample, cmvn)
+            self.frontend: Frontend | HertzFrontend = HertzFrontend(hz, cmvn)
+        else:
+            self.frontend = Frontend(config.frontend, cmvn)
         self.encoder = SANMEncoder(config.encoder)
         self.ctc = CTCHead(config.encoder.output_size, config.vocab_size)
         self.tokenizer = tokenizer
-        self.frontend = Frontend(config.frontend, cmvn)
         if tokenizer is not None and tokenizer.vocab_size != config.vocab_size:
             raise UserError(
                 f"{tokenizer.path}: tokenizer has {tokenizer.vocab_size} units but the model has {config.vocab_size}"
             )
 
-    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised LFR features (B, T, D) -> CTC log-probabilities (B, T, V) in float32, lengths."""
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor,
+                inputs: str = "frontend") -> tuple[torch.Tensor, torch.Tensor]:
+        """Front-end output -> CTC log-probabilities (B, T', V) in float32, and T' per item.
+
+        paraformer: normalised LFR features (B, T, 560), T in 60 ms frames; T' = T.
+        hertz: ``inputs="frontend"``: audio frames from HertzFrontend (B, T, 2000), T in latents;
+        ``inputs="hidden"``: cached codec encoder outputs (B, T, 256) (asrkit/train/latents.py);
+        ``inputs="latents"``: mu (B, T, 32). T' = upsample * T.
+        """
+        if self.codec is not None:
+            feats, lengths = self.hertz_embed(feats, lengths, inputs)
         enc, enc_lens = self.encoder(feats, lengths)
         return torch.log_softmax(self.ctc(enc).float(), dim=-1), enc_lens
+
+    def hertz_embed(self, x: torch.Tensor, lengths: torch.Tensor, inputs: str = "frontend"
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """hertz front end inside the model: audio frames / codec hidden / mu -> upsampled encoder input."""
+        if inputs == "frontend":
+            x = self.codec.hidden(x.reshape(x.size(0), -1))
+            inputs = "hidden"
+        if inputs == "hidden":
+            x = self.codec.compressor(x)[0]
+        elif inputs != "latents":
+            raise ValueError(f"inputs must be 'frontend', 'hidden' or 'latents', not {inputs!r}")
+        return self.upsample(x, lengths)
 
     # ---- save_pretrained / from_pretrained -------------------------------------------------
     def save_pretrained(self, folder: str | Path, dtype: torch.dtype = torch.float32) -> None:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asrkit.encoder import SANMConfig
+from asrkit.encoder.hertz import HertzCodecConfig
 from asrkit.errors import UserError
 
 
@@ -17,7 +18,7 @@ class OptimConfig:
     warmup_steps: int = 400
     final_lr_ratio: float = 0.05  # cosine decay ends at lr * final_lr_ratio
     weight_decay: float = 0.01
-    max_frames: int = 4000  # padded LFR frames per batch (60 ms each)
+    max_frames: int = 4000  # padded input frames per batch: LFR frames (60 ms) or, for hertz, latents (125 ms)
     grad_clip: float = 5.0
     max_duration: float = 20.0  # training utterances longer than this are skipped
     specaug: bool = True
@@ -29,10 +30,34 @@ class OptimConfig:
 
 
 @dataclass
+class HertzTrainConfig:
+    """The hertz front end for training (``"frontend": "hertz"``). The codec encoder is frozen, so its
+    outputs are computed once into a cache (asrkit/train/latents.py)."""
+
+    codec: HertzCodecConfig = field(default_factory=HertzCodecConfig)
+    codec_checkpoint: str | None = None  # official inference_apatosaurus_95000.pt; None: random init with codec_seed
+    codec_seed: int = 0
+    upsample: int = 2  # encoder frames per latent
+    train_proj_in: bool = False  # also train GaussianZ proj_in (h -> mu) with the CTC loss
+    specaug_channels: int = 16  # widest SpecAugment channel mask on the 256-dim cached codec output
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "codec": self.codec.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> HertzTrainConfig:
+        d = dict(d)
+        codec = HertzCodecConfig.from_dict(d.pop("codec", {}))
+        return cls(codec=codec, **d)
+
+
+@dataclass
 class TrainConfig:
     vocab_size: int = 500
     encoder: SANMConfig = field(default_factory=SANMConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    frontend: str = "paraformer"  # or "hertz" (then ``hertz`` holds its settings)
+    hertz: HertzTrainConfig = field(default_factory=HertzTrainConfig)
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -41,13 +66,23 @@ class TrainConfig:
             raise UserError(f"{path}: no such config file")
         try:
             d = json.loads(path.read_text())
-            return cls(
+            cfg = cls(
                 vocab_size=int(d.get("vocab_size", 500)),
                 encoder=SANMConfig.from_dict(d.get("encoder", {})),
                 optim=OptimConfig(**d.get("optim", {})),
+                frontend=d.get("frontend", "paraformer"),
+                hertz=HertzTrainConfig.from_dict(d.get("hertz", {})),
             )
         except (json.JSONDecodeError, TypeError) as err:
             raise UserError(f"{path}: invalid training config ({err})") from None
+        except UserError as err:
+            raise UserError(f"{path}: {err}") from None
+        if cfg.frontend not in ("paraformer", "hertz"):
+            raise UserError(f"{path}: frontend must be 'paraformer' or 'hertz', not {cfg.frontend!r}")
+        return cfg
 
     def to_dict(self) -> dict:
-        return {"vocab_size": self.vocab_size, "encoder": self.encoder.to_dict(), "optim": asdict(self.optim)}
+        d = {"vocab_size": self.vocab_size, "encoder": self.encoder.to_dict(), "optim": asdict(self.optim)}
+        if self.frontend != "paraformer":
+            d.update(frontend=self.frontend, hertz=self.hertz.to_dict())
+        return d

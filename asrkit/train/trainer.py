@@ -1,5 +1,9 @@
 """CTC training loop: AdamW, warmup + cosine schedule, bf16 autocast, resumable checkpoints.
 
+Front ends: ``paraformer`` trains on a cache of fbank features (LFR + CMVN per batch); ``hertz`` on a
+cache of the frozen hertz-codec encoder's outputs (asrkit/train/latents.py), the codec itself being
+part of the saved model so that decoding runs from raw audio.
+
 Runs as one process, or one process per device under ``torchrun`` (DDP; each rank takes every
 world_size-th batch). Only rank 0 writes files. Determinism: batch order, SpecAugment and init
 come from ``optim.seed``; the same command on the same data and thread count gives the same model.
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jiwer
@@ -17,9 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from asrkit.encoder.hertz.checkpoint import build_codec
 from asrkit.errors import UserError
 from asrkit.frontend import FbankConfig, FrontendConfig, GlobalCMVN, lfr_length
 from asrkit.models.ctc import CTCModel, CTCModelConfig
+from asrkit.models.hertz_frontend import HertzFrontendConfig
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer, train_tokenizer
 from asrkit.train import distributed
@@ -27,18 +34,20 @@ from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
 from asrkit.train.config import TrainConfig
 from asrkit.train.dataset import Example, collate, make_batches
 from asrkit.train.features import dump_features, feature_stats
+from asrkit.train.latents import collate_hidden, dump_latents, latent_stats
 from asrkit.utils.progress import progress
 from decoders import ctc_greedy_search
 
 
-def _examples(index: dict, tok: Tokenizer, max_frames: int | None, lfr_n: int) -> list[Example]:
+def _examples(index: dict, tok: Tokenizer, max_frames: int | None, out_len: Callable[[int], int]) -> list[Example]:
+    """Cached utterances as examples; ``out_len`` maps cached frames to encoder output frames."""
     out = []
     for uid, u in index["utts"].items():
         if max_frames is not None and u["frames"] > max_frames:
             continue
         tokens = tok.encode(normalize_text(u["text"]))
         # CTC needs at least one frame per token (more with repeats); skip infeasible pairs.
-        if not tokens or len(tokens) >= lfr_length(u["frames"], lfr_n):
+        if not tokens or len(tokens) >= out_len(u["frames"]):
             continue
         out.append(Example(uid, u["offset"], u["frames"], tokens))
     return out
@@ -59,14 +68,24 @@ class Trainer(Bookkeeping):
         cache = Path(feats_dir) if feats_dir else self.exp / "feats"
         if init:
             self._adopt_units(Path(init))
+        self.hertz = config.frontend == "hertz"
+        hz = config.hertz
+        if self.hertz:
+            self.codec = build_codec(hz.codec, hz.codec_seed, hz.codec_checkpoint)
+
+            def dump(manifest: str):
+                return dump_latents(manifest, cache, self.codec)
+        else:
+            def dump(manifest: str):
+                return dump_features(manifest, cache, fcfg.fbank, nj)
         # Rank 0 fills the caches first so the other ranks only read them.
         if self.main:
-            dump_features(train_manifest, cache, fcfg.fbank, nj)
+            dump(train_manifest)
             if dev_manifest:
-                dump_features(dev_manifest, cache, fcfg.fbank, nj)
+                dump(dev_manifest)
         distributed.barrier()
-        self.train_frames, train_index = dump_features(train_manifest, cache, fcfg.fbank, nj)
-        self.dev = dump_features(dev_manifest, cache, fcfg.fbank, nj) if dev_manifest else None
+        self.train_frames, train_index = dump(train_manifest)
+        self.dev = dump(dev_manifest) if dev_manifest else None
 
         tok_path = self.exp / "tokenizer.model"
         if self.main and not tok_path.exists():
@@ -74,41 +93,67 @@ class Trainer(Bookkeeping):
             train_tokenizer(texts, tok_path, config.vocab_size)
         cmvn_path = self.exp / "am.mvn"
         if self.main and not cmvn_path.exists():
-            mean, std = feature_stats(self.train_frames)
-            GlobalCMVN.from_stats(mean.repeat(fcfg.lfr_m), std.repeat(fcfg.lfr_m)).save(cmvn_path)
+            if self.hertz:  # CMVN of the 32-dim mu latents, as the codec computes them at the start
+                GlobalCMVN.from_stats(*latent_stats(self.train_frames, self.codec)).save(cmvn_path)
+            else:
+                mean, std = feature_stats(self.train_frames)
+                GlobalCMVN.from_stats(mean.repeat(fcfg.lfr_m), std.repeat(fcfg.lfr_m)).save(cmvn_path)
         distributed.barrier()
         self.tok = Tokenizer(tok_path)
         cmvn = GlobalCMVN.from_file(cmvn_path)
-        max_fb = int(config.optim.max_duration * 1000 / fcfg.fbank.frame_shift_ms)
-        self.train_ex = _examples(train_index, self.tok, max_fb, fcfg.lfr_n)
-        self.dev_ex = _examples(self.dev[1], self.tok, None, fcfg.lfr_n) if self.dev else []
+        if self.hertz:
+            # Batches are sized in latents (lfr_n = 1 makes make_batches count cached frames as they are).
+            self.batch_lfr_n = 1
+            max_in = int(config.optim.max_duration * hz.codec.frame_rate)
+
+            def out_len(n: int) -> int:
+                return n * hz.upsample
+        else:
+            self.batch_lfr_n = fcfg.lfr_n
+            max_in = int(config.optim.max_duration * 1000 / fcfg.fbank.frame_shift_ms)
+
+            def out_len(n: int) -> int:
+                return lfr_length(n, fcfg.lfr_n)
+        self.train_ex = _examples(train_index, self.tok, max_in, out_len)
+        self.dev_ex = _examples(self.dev[1], self.tok, None, out_len) if self.dev else []
         self.dev_refs = {uid: normalize_text(u["text"]) for uid, u in self.dev[1]["utts"].items()} if self.dev else {}
 
-        mcfg = CTCModelConfig(vocab_size=self.tok.vocab_size, encoder=config.encoder, frontend=fcfg)
+        frontend_cfg = HertzFrontendConfig(hz.codec, hz.upsample) if self.hertz else fcfg
+        mcfg = CTCModelConfig(vocab_size=self.tok.vocab_size, encoder=config.encoder, frontend=frontend_cfg)
         self.model = CTCModel(mcfg, self.tok, cmvn).to(self.device)
+        if self.hertz:
+            self.model.codec.load_state_dict(self.codec.state_dict())
+            self.model.codec.compressor.requires_grad_(hz.train_proj_in)
         if init:
             self._init_weights(Path(init))
         self.frontend = self.model.frontend
+        # The model reads cached codec outputs during training (its codec would only recompute them).
+        self.forward_kwargs = {"inputs": "hidden"} if self.hertz else {}
         self.ddp = (
             DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
             if self.world > 1 else self.model
         )
         o = config.optim
-        decay = [p for n, p in self.model.named_parameters() if p.dim() > 1]
-        no_decay = [p for n, p in self.model.named_parameters() if p.dim() <= 1]
+        trainable = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        # No decay on the codec's proj_in: its logvar rows get no gradient and must stay as they are.
+        decay = [p for n, p in trainable if p.dim() > 1 and not n.startswith("codec.")]
+        no_decay = [p for n, p in trainable if p.dim() <= 1 or n.startswith("codec.")]
         self.opt = torch.optim.AdamW(
             [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=o.lr, betas=(0.9, 0.98),
         )
-        self.steps_per_epoch = len(make_batches(self.train_ex, o.max_frames, o.seed)) // self.world
+        self.steps_per_epoch = len(make_batches(self.train_ex, o.max_frames, o.seed, self.batch_lfr_n)) // self.world
         schedule = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, schedule)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.history: list[dict] = []
         if self.main:
             n = sum(p.numel() for p in self.model.parameters())
-            hours = sum(e.frames for e in self.train_ex) / 360000
-            self.log(f"model {n / 1e6:.2f}M params; {len(self.train_ex)} train utts ({hours:.1f} h), "
+            n_train = sum(p.numel() for _, p in trainable)
+            frame_s = 1 / hz.codec.frame_rate if self.hertz else fcfg.fbank.frame_shift_ms / 1000
+            hours = sum(e.frames for e in self.train_ex) * frame_s / 3600
+            self.log(f"model {n / 1e6:.2f}M params ({n_train / 1e6:.2f}M trainable); "
+                     f"{len(self.train_ex)} train utts ({hours:.1f} h), "
                      f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
 
     # ---- initialisation from an earlier run ------------------------------------------------------
@@ -132,11 +177,16 @@ class Trainer(Bookkeeping):
         self.log(f"initialised from {init}")
 
     # ---- training ------------------------------------------------------------------------
+    def _collate(self, batch: list[int], examples: list[Example], frames, gen: torch.Generator | None):
+        if self.hertz:
+            return collate_hidden(batch, examples, frames, gen, self.cfg.hertz.specaug_channels)
+        return collate(batch, examples, frames, self.frontend, gen)
+
     def _loss(self, batch: list[int], frames, examples, gen) -> tuple[torch.Tensor, int]:
-        feats, lens, targets, tlens = collate(batch, examples, frames, self.frontend, gen)
+        feats, lens, targets, tlens = self._collate(batch, examples, frames, gen)
         amp = self.cfg.optim.amp == "bf16"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
-            log_probs, out_lens = self.ddp(feats.to(self.device), lens.to(self.device))
+            log_probs, out_lens = self.ddp(feats.to(self.device), lens.to(self.device), **self.forward_kwargs)
         loss = F.ctc_loss(log_probs.transpose(0, 1), targets.to(self.device), out_lens, tlens.to(self.device),
                           blank=0, reduction="sum", zero_infinity=True)
         return loss, len(batch)
@@ -146,7 +196,7 @@ class Trainer(Bookkeeping):
         o = self.cfg.optim
         last = o.epochs if stop_after_epoch is None else min(o.epochs, stop_after_epoch)
         while self.epoch < last:
-            batches = make_batches(self.train_ex, o.max_frames, o.seed + self.epoch)
+            batches = make_batches(self.train_ex, o.max_frames, o.seed + self.epoch, self.batch_lfr_n)
             batches = batches[self.rank :: self.world][: self.steps_per_epoch]
             self.ddp.train()
             tot_loss, tot_utts, t0 = 0.0, 0, time.time()
@@ -185,9 +235,9 @@ class Trainer(Bookkeeping):
         model.eval()
         frames, _ = self.dev
         tot, n, refs, hyps = 0.0, 0, [], []
-        for batch in make_batches(self.dev_ex, self.cfg.optim.max_frames, 0):
-            feats, lens, targets, tlens = collate(batch, self.dev_ex, frames, self.frontend, None)
-            log_probs, out_lens = model(feats.to(self.device), lens.to(self.device))
+        for batch in make_batches(self.dev_ex, self.cfg.optim.max_frames, 0, self.batch_lfr_n):
+            feats, lens, targets, tlens = self._collate(batch, self.dev_ex, frames, None)
+            log_probs, out_lens = model(feats.to(self.device), lens.to(self.device), **self.forward_kwargs)
             tot += F.ctc_loss(log_probs.transpose(0, 1), targets, out_lens, tlens, blank=0,
                               reduction="sum", zero_infinity=True).item()
             n += len(batch)
