@@ -247,9 +247,11 @@ class SpeechLLM(nn.Module):
 
         g = self.config.generation
         bias = g.eos_bias if eos_bias is None else eos_bias
+        beams = g.num_beams if num_beams is None else num_beams
+        if beams > 1:  # transformers warns about a length penalty without beams
+            kwargs["length_penalty"] = g.length_penalty if length_penalty is None else length_penalty
         return GenerationConfig(
-            num_beams=g.num_beams if num_beams is None else num_beams, do_sample=False, min_length=1,
-            length_penalty=g.length_penalty if length_penalty is None else length_penalty,
+            num_beams=beams, do_sample=False, min_length=1,
             max_new_tokens=g.max_new_tokens if max_new_tokens is None else max_new_tokens,
             repetition_penalty=1.0, eos_token_id=self.tokenizer.eos_id, pad_token_id=self.tokenizer.pad_id,
             bos_token_id=None, sequence_bias={(self.tokenizer.eos_id,): bias} if bias else None, **kwargs,

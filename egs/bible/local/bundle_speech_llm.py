@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Bundle the trained speech LLM: ``--stage model`` writes the float16 folder (LoRA merged into llm/),
+``--stage card`` writes its README.md model card from the recipe's outputs (configs, logs, score JSON
+files of the bundled model's decodes); no number is typed by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from asrkit.models.speech_llm import SpeechLLM
+
+
+def _size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def write_model(exp: Path, out: Path) -> None:
+    model = SpeechLLM.from_pretrained(exp / "model", merge_lora=False, trainable=True)
+    model.save_pretrained(out, dtype=torch.float16, merge_lora=True)
+    print(f"wrote {out} ({_size_mb(out):.1f} MB)")
+
+
+def _score_rows(decode: Path) -> list[str]:
+    rows = []
+    for set_dir in sorted(decode.iterdir()):
+        for setting in ("greedy", "beam4"):
+            f = set_dir / setting / "score.json"
+            if not f.exists():
+                continue
+            s = json.loads(f.read_text())
+            detail = (f"{s['substitutions']} / {s['deletions']} / {s['insertions']} of {s['ref_len']} words"
+                      if s["metric"] == "wer" else s["line"].split("=", 1)[-1].strip())
+            rows.append(f"| {set_dir.name} ({s['task']}) | {setting} | {s['n_utts']} | {s['metric'].upper()} "
+                        f"{s['value']:.2f} | {detail} | {s['rtf']:.3f} |")
+    return rows
+
+
+def write_card(exp: Path, llm_exp: Path, out: Path, decode: Path, max_utts: str) -> None:
+    cfg = json.loads((out / "config.json").read_text())
+    llm = json.loads((out / "llm" / "config.json").read_text())
+    tcfg = json.loads((exp / "train_config.json").read_text())
+    lcfg = json.loads((llm_exp / "train_config.json").read_text())
+    model = SpeechLLM.from_pretrained(out)
+    n_enc = sum(p.numel() for p in model.encoder.parameters())
+    n_ad = sum(p.numel() for p in model.encoder_projector.parameters())
+    n_llm = sum(p.numel() for p in model.lm.parameters())
+    log = [x for x in (exp / "train.log").read_text().splitlines() if "end of epoch" in x or "trainable" in x]
+    llm_log = [x for x in (llm_exp / "train.log").read_text().splitlines() if "end of epoch" in x or "LLM " in x]
+    enc, ad, lo, o = cfg["encoder"], cfg["adapter"], tcfg["lora"], tcfg["optim"]
+    card = f"""# {out.name}
+
+A tiny **speech LLM** in the MooER style (frozen speech encoder -> 120 ms adapter -> Qwen2-architecture LLM
+with LoRA), trained from scratch on CPU by asrkit's `egs/bible` recipe (`run_speech_llm.sh`). Tasks:
+English speech recognition (`asr`) and Spanish -> English speech translation (`ast`). A demo of the
+architecture and of asrkit's decoding interfaces, not a useful recognizer: it knows espeak-ng voices and
+Bible-style text only.
+
+- **Encoder** (frozen): the SANM encoder of `bible-en-ctc-small` ({enc['num_blocks']} blocks x
+  {enc['output_size']}, {n_enc / 1e6:.2f}M parameters), 80-dim fbank, LFR 7/6 (60 ms frames), `am.mvn` CMVN.
+- **Adapter**: MooER's LinearAdapter, {ad['downsample_rate']} frames concatenated ->
+  Linear({ad['downsample_rate'] * ad['encoder_dim']} -> {ad['hidden_dim']}) -> ReLU ->
+  Linear({ad['hidden_dim']} -> {ad['llm_dim']}): one embedding per 120 ms; {n_ad / 1e6:.2f}M parameters.
+- **LLM**: Qwen2 architecture, {llm['num_hidden_layers']} layers x {llm['hidden_size']}, {llm['num_attention_heads']}
+  heads ({llm['num_key_value_heads']} KV heads), FFN {llm['intermediate_size']}, tied embeddings, vocabulary
+  {llm['vocab_size']} (byte-level BPE trained here, with Qwen's `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`);
+  {n_llm / 1e6:.2f}M parameters. Pretrained from scratch on the English WEB text of the training books
+  (`data/lm/train_text_en.txt`) and the Spanish transcripts of `train_es`: {lcfg['optim']['epochs']} epochs,
+  blocks of {lcfg['optim']['block_size']} tokens, AdamW lr {lcfg['optim']['lr']}, bf16 autocast.
+- **LoRA** (merged into `llm/` in this folder): r {lo['r']}, alpha {lo['alpha']}, dropout {lo['dropout']} on
+  {', '.join(lo['target_modules'])}.
+- **Speech training** (adapter + LoRA only): `train_en` (asr: transcript) and `train_es` (ast: Spanish audio,
+  English WEB `translation` as target), MooER's prompts and chat template, audio before the prompt;
+  {o['epochs']} epochs, AdamW lr {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of
+  {o['max_tokens']} padded positions, bf16 autocast, seed {o['seed']}.
+- **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
+  `adapter.safetensors`, `llm/`).
+
+## Results (this folder, Hugging Face `generate` with MooER's defaults)
+
+Greedy = 1 beam; beam4 = 4 beams, length penalty 0.8, EOS log-prob bias -0.2, at most 200 new tokens.
+First {max_utts} utterances of each test set (Mark + Jude); WER on `asrkit.text.normalize_text` output,
+BLEU = sacreBLEU 13a, cased, against the English WEB translation. RTF on one CPU thread (shared machine).
+
+| test set | decoding | utterances | score | details | RTF |
+|---|---|---|---|---|---|
+{chr(10).join(_score_rows(decode))}
+
+## Training logs
+
+```
+{chr(10).join(llm_log)}
+{chr(10).join(log)}
+```
+
+## Use
+
+```python
+from asrkit.models.speech_llm import load_speech_llm
+from asrkit.frontend import load_audio
+m = load_speech_llm("{out.name}")
+print(m.generate([load_audio("a.wav")], "asr"))   # or "ast" for Spanish audio -> English text
+```
+
+## Limits
+
+Synthetic speech only (espeak-ng); Bible-domain text only; a 4-layer LLM trained for minutes: expect
+hallucinated words, repetitions and weak translations. The `asr_ast` task is not trained.
+"""
+    (out / "README.md").write_text(card)
+    print(f"wrote {out / 'README.md'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--exp", required=True, help="speech LLM training folder (model/, train_config.json, train.log)")
+    ap.add_argument("--llm-exp", required=True, help="LLM pretraining folder (train_config.json, train.log)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--stage", choices=("model", "card"), required=True)
+    ap.add_argument("--decode", default=None, help="decode folder of the bundled model (card stage)")
+    ap.add_argument("--max-utts", default="all")
+    args = ap.parse_args()
+    if args.stage == "model":
+        write_model(Path(args.exp), Path(args.out))
+    else:
+        write_card(Path(args.exp), Path(args.llm_exp), Path(args.out), Path(args.decode), args.max_utts)
+
+
+if __name__ == "__main__":
+    main()

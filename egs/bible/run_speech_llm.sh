@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Speech LLM recipe (MooER-style): tiny Qwen2 LLM pretraining, adapter + LoRA training on a frozen
+# SANM encoder (the demo CTC model's), evaluation, bundling.  Run from egs/bible after ./run.sh stages 0-3.
+#   ./run_speech_llm.sh [--stage N] [--stop-stage M]
+# Stages: 0 pretrain the LLM (byte-level BPE + 4x256 Qwen2) on allowed text,
+#         1 cache frozen-encoder outputs and train the adapter + LoRA on train_en (asr) + train_es (ast),
+#         2 decode test_en (WER) and test_es (BLEU) with HF generate, greedy and beam 4,
+#         3 bundle asrkit/pretrained/bible-en-speechllm-tiny (float16, LoRA merged) and re-score it.
+# Several processes / GPUs: prefix the python commands with `torchrun --nproc_per_node N` (DDP).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stage=0
+stop_stage=100
+python=${python:-../../.venv/bin/python}
+exp=exp/speech_llm
+encoder_model=exp/ctc_small/model
+max_utts=200   # evaluation subset (first N utterances of each test set); empty = all
+name=bible-en-speechllm-tiny
+export OMP_NUM_THREADS=1
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage|--stop_stage) stop_stage=$2; shift 2 ;;
+    *) echo "unknown option: $1" >&2; exit 1 ;;
+  esac
+done
+
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  echo "stage 0: tiny Qwen2 LLM pretraining (English train-book text + Spanish train_es transcripts)"
+  [ -s $exp/llm/model.safetensors ] || nice -n 19 $python -m asrkit.models.speech_llm.lm_pretrain \
+    --config conf/speech_llm_lm.json --text data/lm/train_text_en.txt data/manifests/train_es.jsonl:text \
+    --dev data/manifests/dev_en.jsonl:text --exp $exp/llm_pretrain --output $exp/llm --resume
+fi
+
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+  echo "stage 1: adapter + LoRA training (frozen encoder outputs cached once)"
+  [ -s $exp/train/model/config.json ] || nice -n 19 $python -m asrkit.models.speech_llm.train \
+    --config conf/speech_llm_tiny.json --encoder-model $encoder_model --llm $exp/llm \
+    --data data/manifests/train_en.jsonl:asr data/manifests/train_es.jsonl:ast \
+    --dev data/manifests/dev_en.jsonl:asr data/manifests/dev_es.jsonl:ast \
+    --exp $exp/train --feats-dir exp/feats --cache-dir $exp/enc_cache --resume
+fi
+
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+  echo "stage 2: decoding (HF generate, MooER defaults) + scoring"
+  nice -n 19 $python local/eval_speech_llm.py --model $exp/train/model --manifest data/manifests/test_en.jsonl \
+    --task asr --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/train/decode/test_en
+  nice -n 19 $python local/eval_speech_llm.py --model $exp/train/model --manifest data/manifests/test_es.jsonl \
+    --task ast --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/train/decode/test_es
+fi
+
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  echo "stage 3: bundle $name and score the bundled (float16) model"
+  out=../../asrkit/pretrained/$name
+  $python local/bundle_speech_llm.py --exp $exp/train --llm-exp $exp/llm_pretrain --out $exp/bundle/$name --stage model
+  for set in test_en:asr test_es:ast; do
+    nice -n 19 $python local/eval_speech_llm.py --model $exp/bundle/$name --manifest data/manifests/${set%%:*}.jsonl \
+      --task ${set#*:} --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/bundle/decode/${set%%:*}
+  done
+  $python local/bundle_speech_llm.py --exp $exp/train --llm-exp $exp/llm_pretrain --out $exp/bundle/$name \
+    --stage card --decode $exp/bundle/decode --max-utts "${max_utts:-all}"
+  rm -rf $out && cp -r $exp/bundle/$name $out
+fi
