@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 
-LM_COMMANDS = ["ngram", "train", "ppl", "gfst", "prior"]
+LM_COMMANDS = ["ngram", "train", "ppl", "gfst", "prior", "tlg"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lm", help="language models: ngram | train | ppl | gfst", description=__doc__)
+    p = sub.add_parser("lm", help="language models: ngram | train | ppl | gfst | prior | tlg", description=__doc__)
     lm_sub = p.add_subparsers(dest="lm_command", required=True)
     for name in LM_COMMANDS:
         try:
