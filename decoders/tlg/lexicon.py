@@ -15,10 +15,12 @@ by the composition. ``<eps>``, ``#0``, ``<s>`` and ``</s>`` are not words.
 
 Disambiguation (Kaldi's ``add_lex_disambig.pl``; Mohri, Pereira & Riley, 2002). L∘G is determinizable
 only if L's input side identifies where each word ends. A spelling shared by several words (possible
-when different characters both map to ``<unk>``) or that is a proper prefix of another word's spelling
-(``▁god`` of ``▁god ' s``) gets a word-end symbol ``#1``, ``#2``, ... (one counter per spelling, so
-homophones get different ones). ``#0`` is G's backoff symbol; L passes it through with a ``#0:#0``
-self-loop at its loop state.
+when different characters both map to ``<unk>``) makes L∘G non-functional (``determinize_star`` fails)
+unless each of them ends in its own word-end symbol ``#1``, ``#2``, ... (one counter per spelling). A
+spelling that is a proper prefix of another (``▁god`` of ``▁god ' s``) is marked too, as Kaldi does: with
+sentencepiece's dummy prefix every word starts with a ``▁`` piece, so this is not strictly needed here,
+but it keeps L determinizable for tokenizers without one. ``#0`` is G's backoff symbol; L passes it
+through with a ``#0:#0`` self-loop at its loop state.
 
 FST layout: one loop state (start and final); a word of ``n`` pieces (+ its ``#d``) is a chain leaving
 and returning to it, the word label on the first arc (output epsilon on the rest). Token labels are
