@@ -46,6 +46,8 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ilm-weight", type=float, default=None, help=f"mu, subtracted [{d.ilm_weight}]")
     g.add_argument("--insertion-bonus", type=float, default=None,
                    help=f"per unit (beam search) or per word (rescore, tlg) [{d.insertion_bonus}]")
+    g.add_argument("--blank-penalty", type=float, default=None,
+                   help=f"CTC: subtracted from log p(blank) per frame [{d.blank_penalty}]")
     g.add_argument("--oov-penalty", type=float, default=None, help=f"word LMs: out-of-vocabulary [{d.oov_penalty}]")
     g.add_argument("--graph", default=None, help="tlg: graph folder from `asrkit lm tlg`")
     g.add_argument("--max-active", type=int, default=None, help=f"tlg: active states [{d.max_active}]")

@@ -80,6 +80,11 @@ class CTCDecoding:
 
     def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
         cfg, tok = self.cfg, self.tokenizer
+        if cfg.blank_penalty:
+            # Blank-heavy CTC outputs delete words under an LM; a per-frame blank cost counters it
+            # (the blank penalty of icefall/sherpa decoding).
+            log_probs = log_probs.clone()
+            log_probs[..., tok.blank_id] -= cfg.blank_penalty
         if cfg.method == "greedy":
             return [tok.decode(h) for h in ctc_greedy_search(log_probs, lengths, tok.blank_id)]
         if self.tlg is not None:

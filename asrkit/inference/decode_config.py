@@ -29,6 +29,7 @@ class DecodeConfig:
     ilm: str | None = None  # ilme on CTC: label prior JSON (asrkit lm prior); speech LLM: its prompt-only LM
     ilm_weight: float = 0.3  # mu, subtracted
     insertion_bonus: float = 0.0  # beta: per unit (search), per word (rescore, tlg)
+    blank_penalty: float = 0.0  # CTC: subtracted from log p(blank) of every frame (fewer deletions)
     oov_penalty: float = -10.0  # word LMs over BPE units: a spelling that leaves the LM's vocabulary
     graph: str | None = None  # tlg: graph folder (asrkit lm tlg)
     max_active: int = 7000  # tlg: active states per frame

@@ -34,13 +34,17 @@ for spec in bible:dev_en:test_en:source fortunes:fortunes_dev_en:fortunes_test_e
   args[density_ratio]="--method density_ratio --lm $tok_lm --source-lm $lm/source_token4.arpa $common"
   args[lodr]="--method lodr --lm $tok_lm --source-lm $lm/source_token2.arpa $common"
   args[ilme]="--method ilme --lm $tok_lm --ilm $out/ctc_prior.json $common"
+  # TLG over the domain's word 3-gram (the graph is built once per LM).
+  [ -s $lm/graph_${tgt}/TLG.fst ] || $asrkit lm tlg --lm $lm/${tgt}_word3.arpa --model $model --out $lm/graph_${tgt}
+  args[tlg]="--method tlg --graph $lm/graph_${tgt} --beam 16"
   grids[shallow_fusion]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
   grids[shallow_fusion_word]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
   grids[rescore]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
-  grids[density_ratio]="lm_weight=0.4:1.0:0.2 source_weight=0.1,0.2,0.35,0.5 insertion_bonus=0:3:1"
-  grids[lodr]="lm_weight=0.4:1.0:0.2 source_weight=0.1,0.2,0.35,0.5 insertion_bonus=0:3:1"
-  grids[ilme]="lm_weight=0.4:1.0:0.2 ilm_weight=0.1,0.2,0.35,0.5 insertion_bonus=0:3:1"
-  for method in greedy beam shallow_fusion shallow_fusion_word rescore density_ratio lodr ilme; do
+  grids[density_ratio]="lm_weight=0.4:0.8:0.2 source_weight=0.1,0.2,0.35 insertion_bonus=1,2"
+  grids[lodr]="lm_weight=0.4:0.8:0.2 source_weight=0.1,0.2,0.35 insertion_bonus=1,2"
+  grids[ilme]="lm_weight=0.4:0.8:0.2 ilm_weight=0.1,0.2,0.35 insertion_bonus=1,2"
+  grids[tlg]="lm_weight=0.6:1.0:0.2 blank_penalty=0,1,2"
+  for method in greedy beam shallow_fusion shallow_fusion_word rescore density_ratio lodr ilme tlg; do
     conf=${args[$method]}
     if [ -n "${grids[$method]:-}" ]; then
       [ -s $d/tune_$method/best.json ] || $asrkit tune -m $model --dev data/manifests/$dev.jsonl $conf \
