@@ -1,0 +1,111 @@
+"""Smoke test of bench/peer_ctc_lm.py's decoders on two synthetic utterances with tiny LMs.
+
+The emissions spell known sentences with peaky CTC frames; in one of them a piece is a near coin flip
+that leans to a wrong word, so every LM-fused decoder (asrkit, pyctcdecode, flashlight) must read the
+LM to get it right, while greedy decoding must not.
+"""
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("flashlight.lib.text.decoder")
+pytest.importorskip("pyctcdecode")
+
+from asrkit.tokenizer import train_tokenizer  # noqa: E402
+from lm.ngram.build import build_ngram  # noqa: E402
+from lm.ngram.kenlm_lm import KenLM  # noqa: E402
+from lm.ngram.word_fusion import TokenizedWordLM  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("peer_ctc_lm", ROOT / "bench" / "peer_ctc_lm.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["peer_ctc_lm"] = mod  # dataclasses look their module up by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _emissions(tok, target: list[int], wrong: list[int] | None) -> torch.Tensor:
+    """Peaky frames for ``target`` (each unit then a blank); where ``wrong`` differs, the frame gives
+    the wrong unit a slight edge over the right one."""
+    frames = []
+    for i, u in enumerate(target):
+        row = torch.full((tok.vocab_size,), -20.0)
+        if wrong is not None and wrong[i] != u:
+            row[wrong[i]] = math.log(0.5) + 0.05
+            row[u] = math.log(0.5) - 0.05
+        else:
+            row[u] = 0.0
+        frames += [row, torch.full((tok.vocab_size,), -20.0).index_fill(0, torch.tensor([0]), 0.0)]
+    return torch.log_softmax(torch.stack(frames), dim=-1)
+
+
+def test_peer_decoders_on_synthetic_emissions(tmp_path):
+    bench = _bench()
+    corpus = ["the cat sat on the mat", "the cat ate the rat", "a cat sat on a mat", "the dog ate the bone"] * 20
+    (tmp_path / "c.txt").write_text("\n".join(corpus) + "\n")
+    tok = train_tokenizer(corpus, tmp_path / "sp.model", vocab_size=40)
+    token_arpa, word_arpa = tmp_path / "tok.arpa", tmp_path / "word.arpa"
+    build_ngram([tmp_path / "c.txt"], 3, "token", token_arpa, tokenizer=tok, memory="64M")
+    build_ngram([tmp_path / "c.txt"], 3, "word", word_arpa, memory="64M")
+
+    clean_text, flip_text, wrong_text = "the dog ate the bone", "the cat sat on the mat", "the cat rat on the mat"
+    target, wrong = tok.encode(flip_text), tok.encode(wrong_text)
+    assert len(target) == len(wrong) and sum(a != b for a, b in zip(target, wrong)) == 1
+    utts = [
+        bench.Utterance("clean", clean_text, 1.0, _emissions(tok, tok.encode(clean_text), None)),
+        bench.Utterance("flip", flip_text, 1.0, _emissions(tok, target, wrong)),
+    ]
+
+    greedy = bench.run_decoder(bench.greedy_decoder(tok), utts)
+    assert greedy.hyps == [clean_text, wrong_text]
+
+    token_lm = KenLM.load(token_arpa, tokenizer=tok)
+    word_lm = KenLM.load(word_arpa)
+    decoders = [
+        bench.ours_decoder(token_lm, tok, 4, "token"),
+        bench.ours_decoder(token_lm, tok, 4, "token", batch=2),
+        bench.flashlight_lexfree_decoder(token_arpa, tok, 4),
+        bench.ours_decoder(TokenizedWordLM(word_lm, tok), tok, 4, "word"),
+        bench.pyctcdecode_decoder(word_arpa, word_lm.vocab, tok, 4),
+        bench.flashlight_lexicon_decoder(word_arpa, word_lm.vocab, tok, 4),
+    ]
+    rows = []
+    for dec in decoders:
+        dec.set_weights(0.5, 0.5)
+        res = bench.run_decoder(dec, utts, batch=2)
+        assert res.hyps == [clean_text, flip_text], dec.name
+        assert res.wer == 0.0 and res.n == 2 and res.cpu_s > 0
+        bench.retime(dec, utts, res, batch=2)  # a second timed pass must reproduce the output
+        assert len(res.pass_cpu) == 2 and res.cpu_s == min(res.pass_cpu)
+        rows.append(bench.Row(dec.name, dec.unit, dec.beam, (0.5, 0.5), 0.0, res, dec.setup_s))
+
+    # Tuning picks a grid point by dev WER: with lambda = 0 no decoder can fix the flipped piece.
+    tr = bench.tune(decoders[0], utts, [0.0, 0.5], [0.0])
+    assert tr.best == (0.5, 0.0) and tr.grid[0][2] > 0.0 and tr.dev_wer == 0.0
+
+    table = bench.format_table(rows)
+    assert table.count("\n") == len(rows) + 1
+    assert "| asrkit | word | 4 |" in table and "x |" in table  # speed ratios are filled in
+    assert any("word LM" in line for line in bench.target_lines(rows))
+
+
+def test_weight_helpers(tmp_path):
+    bench = _bench()
+    corpus = ["the cat sat on the mat", "a dog ate the bone"] * 10
+    tok = train_tokenizer(corpus, tmp_path / "sp.model", vocab_size=30)
+    labels = bench.pyctcdecode_labels(tok.pieces(), tok.blank_id)
+    assert labels[0] == "" and labels[1:] == tok.pieces()[1:]
+    bonus = bench.WordStartBonus(tok)
+    ids = tok.encode("the cat sat on the mat")
+    assert float(bonus.score_sentences([ids])[0]) == 6.0  # one per word
+    cands = torch.tensor([ids[:3]])
+    want = [float(tok.pieces()[u].startswith("\u2581")) for u in ids[:3]]
+    assert bonus.score(bonus.init_state(1), cands).tolist() == [want]
