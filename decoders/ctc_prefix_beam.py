@@ -9,7 +9,10 @@ vocabulary continuous speech recognition using bi-directional recurrent DNNs"). 
 where the LM terms are added once per unit, when the prefix grows, and beta is the insertion bonus
 (a length reward that offsets the LM's per-unit cost). At the end ``lambda_k log p_LM_k(</s> | y)`` is
 added. Pre-beam pruning: at each frame only the ``prune_topk`` most likely units (and the blank) are
-tried, so LMs are queried only for those candidates.
+tried, and of those only units with ``log p >= token_min_logp`` when that is set (pyctcdecode's
+``token_min_logp``; -5 there), so LMs are queried only for those candidates. A frame where no unit passes
+(about half the frames of a peaky CTC model) only updates the prefixes' blank/repeat probabilities: no LM
+call, no new prefix, no state rebuild.
 
 Batching: all utterances advance frame-synchronously and each frame makes one ``score`` call and one
 ``advance`` call per scorer for the prefixes of every utterance together, so neural LMs run one
@@ -62,6 +65,7 @@ def ctc_prefix_beam_search_batch(
     insertion_bonus: float = 0.0,
     blank_id: int = 0,
     nbest: int = 1,
+    token_min_logp: float | None = None,
 ) -> list[list[Hypothesis]]:
     """Decode a batch. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
 
@@ -75,33 +79,48 @@ def ctc_prefix_beam_search_batch(
     # Candidate units and their scores for every frame at once (one topk call, not one per frame).
     cand_lp, cand_ids = torch.topk(lp, topk, dim=-1)
     cand_ids_l, cand_lp_l = cand_ids.tolist(), cand_lp.tolist()
+    if token_min_logp is not None:
+        # Drop unlikely units (and the blank, which never extends a prefix) before the search sees them.
+        for b in range(n_utt):
+            for t in range(n_frames):
+                ids, lps = cand_ids_l[b][t], cand_lp_l[b][t]
+                keep = [j for j, (c, v) in enumerate(zip(ids, lps)) if v >= token_min_logp and c != blank_id]
+                if len(keep) < len(ids):
+                    cand_ids_l[b][t] = [ids[j] for j in keep]
+                    cand_lp_l[b][t] = [lps[j] for j in keep]
     blank_l = lp[:, :, blank_id].tolist()
     n_sc = len(scorers)
     weights = [s.weight for s in scorers]
     states = [s.lm.init_state(n_utt) for s in scorers]
-    beams: list[dict[tuple[int, ...], _Prefix]] = [{(): _Prefix(0.0, NEG_INF, 0.0, [0.0] * n_sc, b)}
-                                                   for b in range(n_utt)]
+    # Prefixes are nodes of one trie (ids into node_parent/node_unit), so extending or looking up a prefix
+    # is one integer hash, not a tuple copy whose cost grows with the prefix length. Node 0 is the empty prefix.
+    node_parent, node_unit = [-1], [-1]
+    child: dict[int, int] = {}
+    beams: list[dict[int, _Prefix]] = [{0: _Prefix(0.0, NEG_INF, 0.0, [0.0] * n_sc, b)} for b in range(n_utt)]
     zeros = [0.0] * n_sc
 
     for t in range(max(lens, default=0)):
         active = [b for b in range(n_utt) if t < lens[b]]
         # One batched LM call per scorer for all (prefix, candidate) pairs of all active utterances.
         lm_cols: list[list[list[float]]] = []
-        if scorers:
+        width = max((len(cand_ids_l[b][t]) for b in active), default=0)
+        if scorers and width:
             rows, cands = [], []
             for b in active:
+                ids = cand_ids_l[b][t]
+                padded = ids + [blank_id] * (width - len(ids))  # the blank is never extended: a safe filler
                 for p in beams[b].values():
                     rows.append(p.row)
-                    cands.append(cand_ids_l[b][t])
+                    cands.append(padded)
             rows_t, cands_t = torch.tensor(rows, dtype=torch.long), torch.tensor(cands, dtype=torch.long)
             for s, st in zip(scorers, states):
                 lm_cols.append(s.lm.score(s.lm.select_states(st, rows_t), cands_t).tolist())
-        new_ext: list[tuple[int, tuple[int, ...], int, int]] = []  # (utt, prefix, parent row, unit)
+        new_ext: list[tuple[int, int, int, int]] = []  # (utt, prefix node, parent row, unit)
         r = 0
         for b in active:
             ids, scores, blank = cand_ids_l[b][t], cand_lp_l[b][t], blank_l[b][t]
             frame_of = dict(zip(ids, scores))
-            nxt: dict[tuple[int, ...], _Prefix] = {}
+            nxt: dict[int, _Prefix] = {}
             for y, p in beams[b].items():
                 # Staying on y: a blank, or a repeat of y's last unit without a blank in between.
                 cur = nxt.get(y)
@@ -109,7 +128,7 @@ def ctc_prefix_beam_search_batch(
                     cur = nxt[y] = _Prefix(NEG_INF, NEG_INF, p.lm, p.lm_each, p.row)
                 p_all = _logadd(p.p_b, p.p_nb)
                 cur.p_b = _logadd(cur.p_b, p_all + blank)
-                last = y[-1] if y else -1
+                last = node_unit[y]
                 if y:
                     rep = frame_of.get(last)
                     if rep is None:
@@ -118,7 +137,12 @@ def ctc_prefix_beam_search_batch(
                 for j, c in enumerate(ids):
                     if c == blank_id:
                         continue
-                    ext = y + (c,)
+                    key = y * vocab + c
+                    ext = child.get(key)
+                    if ext is None:
+                        ext = child[key] = len(node_unit)
+                        node_parent.append(y)
+                        node_unit.append(c)
                     q = nxt.get(ext)
                     if q is None:
                         if n_sc:
@@ -135,8 +159,8 @@ def ctc_prefix_beam_search_batch(
             if len(nxt) > beam:
                 nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1].total(), reverse=True)[:beam])
             beams[b] = nxt
-        if not scorers:
-            continue
+        if not scorers or not new_ext:
+            continue  # no prefix was added: every state row is still where it was
         # Rebuild the scorers' state batches: kept prefixes keep their state, new ones advance a parent's.
         kept_rows: list[int] = []
         kept: list[_Prefix] = []
@@ -167,6 +191,11 @@ def ctc_prefix_beam_search_batch(
     for b in range(n_utt):
         finals = []
         for y, p in beams[b].items():
+            units = []
+            while y:
+                units.append(node_unit[y])
+                y = node_parent[y]
+            y = tuple(reversed(units))
             each = [e[i] for e in ends]
             i += 1
             am = _logadd(p.p_b, p.p_nb)
@@ -186,7 +215,8 @@ def ctc_prefix_beam_search(
     insertion_bonus: float = 0.0,
     blank_id: int = 0,
     nbest: int = 1,
+    token_min_logp: float | None = None,
 ) -> list[Hypothesis]:
     """One utterance: log_probs (T, V). See :func:`ctc_prefix_beam_search_batch`."""
     return ctc_prefix_beam_search_batch(log_probs[None], None, beam, scorers, prune_topk, insertion_bonus,
-                                        blank_id, nbest)[0]
+                                        blank_id, nbest, token_min_logp)[0]

@@ -86,6 +86,23 @@ def test_batched_search_equals_one_utterance_at_a_time(world):
         assert all(math.isclose(a.score, b.score, rel_tol=1e-6) for a, b in zip(hyps, one))
 
 
+def test_token_min_logp_skips_unlikely_units_only(world):
+    g = torch.Generator().manual_seed(2)
+    lp = torch.log_softmax(torch.randn(12, world["tok"].vocab_size, generator=g) * 4, -1)
+    scorers = shallow_fusion(world["target_tok"], 0.4)
+    full = ctc_prefix_beam_search(lp, beam=6, scorers=scorers, nbest=3)
+    # A threshold below every log-probability changes nothing ...
+    same = ctc_prefix_beam_search(lp, beam=6, scorers=scorers, nbest=3, token_min_logp=-1e9)
+    assert [h.units for h in same] == [h.units for h in full]
+    # ... and with a threshold every emitted unit had log p >= threshold at some frame.
+    pruned = ctc_prefix_beam_search(lp, beam=6, scorers=scorers, nbest=3, token_min_logp=-2.0)
+    allowed = {int(u) for u in (lp >= -2.0).nonzero()[:, 1]}
+    assert all(set(h.units) <= allowed for h in pruned)
+    # Peaky frames (blank only) leave the result of the easy ambiguous case unchanged.
+    amb, cat, rat = ambiguous(world)
+    assert list(ctc_prefix_beam_search(amb, beam=8, token_min_logp=-5.0)[0].units) == rat
+
+
 def test_word_level_fusion_scores_whole_words(world):
     lp, cat, rat = ambiguous(world)
     assert best(lp, []) == rat
