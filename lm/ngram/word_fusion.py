@@ -16,6 +16,12 @@ leaves the vocabulary) so that the beam drops impossible spellings early rather 
 (pyctcdecode's ``unk_score_offset`` plays the same role).
 
 State of one hypothesis: ``(kenlm_state, partial)`` with ``partial`` the text of the unfinished word.
+
+Two kinds of tokenizer: sentencepiece (the CTC models' BPE; a word starts at a ``▁`` piece, pieces are
+already normalised text) and byte-level BPE of LLMs (a word starts at a token whose text starts with a
+space; the first word of an answer has none). LLM tokens carry case and punctuation, so for them a
+word is passed through :func:`asrkit.text.normalize_text` before the LM sees it (a token of pure
+punctuation then adds no word); special tokens add nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections.abc import Sequence
 
 import torch
 
+from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer
 from lm.ngram.kenlm_lm import BLANK_LOGPROB, LN10, KenLM
 
@@ -44,9 +51,16 @@ class TokenizedWordLM:
         self.path = word_lm.path
         self.oov_penalty = oov_penalty
         self._pieces = tokenizer.pieces()
-        self._starts = [p.startswith(WORD_START) for p in self._pieces]
-        # Text each piece adds to the current word; <unk> makes the word unknown.
-        self._text = [p[1:] if s else p for p, s in zip(self._pieces, self._starts)]
+        self._normalize = not any(p.startswith(WORD_START) for p in self._pieces)  # byte-level LLM tokens
+        if self._normalize:
+            decoded = [tokenizer.decode([i]) for i in range(len(self._pieces))]
+            self._starts = [t.startswith(" ") for t in decoded]
+            # A token that is part of a multi-byte character decodes to U+FFFD alone: no LM word has it.
+            self._text = [(t[1:] if s else t).replace("\ufffd", _OOV_MARK) for t, s in zip(decoded, self._starts)]
+        else:
+            self._starts = [p.startswith(WORD_START) for p in self._pieces]
+            # Text each piece adds to the current word; <unk> makes the word unknown.
+            self._text = [p[1:] if s else p for p, s in zip(self._pieces, self._starts)]
         self._unk = getattr(tokenizer, "unk_id", 1)
         if self._unk is not None:
             self._text[self._unk] = _OOV_MARK
@@ -62,16 +76,30 @@ class TokenizedWordLM:
         return self._pieces
 
     def _word(self, kstate, word: str) -> tuple[float, object]:
-        """(ln p(word | kstate), state after word), cached: many hypotheses share histories."""
+        """(ln p(word | kstate), state after word), cached: many hypotheses share histories.
+
+        With LLM tokens the text is normalised first and may hold zero or several LM words."""
         key = (kstate, word)
         hit = self._word_cache.get(key)
         if hit is None:
-            child = self._kenlm.State()
-            hit = (self._model.BaseScore(kstate, word, child) * LN10, child)
+            words = normalize_text(word).split() if self._normalize and word != "</s>" else [word]
+            total, state = 0.0, kstate
+            for w in words:
+                child = self._kenlm.State()
+                total += self._model.BaseScore(state, w, child) * LN10
+                state = child
+            hit = (total, state)
             if len(self._word_cache) > 500_000:
                 self._word_cache.clear()
             self._word_cache[key] = hit
         return hit
+
+    def _known_prefix(self, partial: str) -> bool:
+        if _OOV_MARK in partial:
+            return False
+        if self._normalize:
+            partial = normalize_text(partial).replace(" ", "")
+        return partial in self._prefixes
 
     def init_state(self, batch: int) -> list:
         state = self._kenlm.State()
@@ -84,9 +112,9 @@ class TokenizedWordLM:
         text = self._text[unit]
         if self._starts[unit]:
             score = self._word(kstate, partial)[0] if partial else 0.0
-            return score + (0.0 if text in self._prefixes else self.oov_penalty)
+            return score + (0.0 if self._known_prefix(text) else self.oov_penalty)
         new = partial + text
-        if partial in self._prefixes and new not in self._prefixes:
+        if self._known_prefix(partial) and not self._known_prefix(new):
             return self.oov_penalty
         return 0.0
 
