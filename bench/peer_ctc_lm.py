@@ -43,9 +43,14 @@ per tool, so one (lambda, beta) grid point is mapped as follows (checked in each
 Fairness: each (decoder, beam) gets the best point of the same grid on the dev set, then runs on the
 test set. Pre-beam token pruning: asrkit tries the ``beam`` best pieces per frame; flashlight gets the
 same (``beam_size_token = beam``); pyctcdecode keeps its own rule (pieces with log p >= -5, its default),
-and ``decode()`` (which turns on its history pruning, as its users get). Other options are each tool's
-defaults (flashlight ``beam_threshold=50``, ``log_add=False`` as in torchaudio; pyctcdecode
-``beam_prune_logp=-10``, ``unk_score_offset=-10``).
+and ``decode()`` (which turns on its history pruning, as its users get). ``--ours-min-logp -8,-5``
+adds rows of asrkit with that rule too (``token_min_logp``, applied to its ``beam`` best pieces), at the
+weights tuned without it. ``--reuse-tuned JSON`` takes the weights from an earlier report instead of
+tuning again; the decoders of ``--decoders`` are still timed in this run (speed ratios are only taken
+within one run: the machine load differs between runs), and that report's rows of the other decoders are
+shown, labelled, without ratios. Other options are each tool's defaults (flashlight
+``beam_threshold=50``, ``log_add=False`` as in torchaudio; pyctcdecode ``beam_prune_logp=-10``,
+``unk_score_offset=-10``).
 
 Speed: CPU seconds of this process (``time.process_time``) over the decode calls only, including each
 tool's own input conversion and the mapping of its output to text; LM loading and lexicon building are
@@ -64,6 +69,7 @@ import math
 import os
 import platform
 import pstats
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -235,7 +241,8 @@ class Decoder:
     setup_s: float = 0.0
     decode_batch: Callable[[list[Any]], list[str]] | None = None
     weights: tuple[float, float] = (0.0, 0.0)
-    with_topk: Callable[[int], Decoder] | None = None  # asrkit only: the same decoder with another prune_topk
+    # asrkit only: the same decoder with other pre-beam pruning, variant(prune_topk=..., token_min_logp=...)
+    variant: Callable[..., Decoder] | None = None
 
 
 def greedy_decoder(tokenizer: Tokenizer) -> Decoder:
@@ -246,10 +253,12 @@ def greedy_decoder(tokenizer: Tokenizer) -> Decoder:
 
 
 def ours_decoder(lm: LanguageModel, tokenizer: Tokenizer, beam: int, unit: str, batch: int = 1,
-                 setup_s: float = 0.0, prune_topk: int | None = None) -> Decoder:
+                 setup_s: float = 0.0, prune_topk: int | None = None, token_min_logp: float | None = None) -> Decoder:
     """asrkit's prefix beam search; ``lm`` scores pieces (a token KenLM, or a ``TokenizedWordLM``).
 
-    ``prune_topk``: pieces tried per frame (the search's default, None, tries ``beam``)."""
+    ``prune_topk``: pieces tried per frame (the search's default, None, tries ``beam``).
+    ``token_min_logp``: of those, only pieces with log p >= this extend a prefix (pyctcdecode's rule;
+    None: all of them)."""
     cfg: dict = {"scorers": [], "bonus": 0.0}
     bonus_lm = WordStartBonus(tokenizer) if unit == "word" else None
 
@@ -262,22 +271,28 @@ def ours_decoder(lm: LanguageModel, tokenizer: Tokenizer, beam: int, unit: str, 
 
     def decode(lp: torch.Tensor) -> str:
         hyp = ctc_prefix_beam_search(lp, beam=beam, scorers=cfg["scorers"], prune_topk=prune_topk,
-                                     insertion_bonus=cfg["bonus"])[0]
+                                     insertion_bonus=cfg["bonus"], token_min_logp=token_min_logp)[0]
         return tokenizer.decode(hyp.units)
 
     def decode_batch(lps: list[torch.Tensor]) -> list[str]:
         lengths = torch.tensor([x.size(0) for x in lps])
         padded = torch.nn.utils.rnn.pad_sequence(lps, batch_first=True)
         hyps = ctc_prefix_beam_search_batch(padded, lengths, beam=beam, scorers=cfg["scorers"],
-                                            prune_topk=prune_topk, insertion_bonus=cfg["bonus"])
+                                            prune_topk=prune_topk, insertion_bonus=cfg["bonus"],
+                                            token_min_logp=token_min_logp)
         return [tokenizer.decode(h[0].units) for h in hyps]
 
     name = "asrkit" if batch == 1 else f"asrkit (batch {batch})"
     if prune_topk is not None:
         name += f" (prune_topk {prune_topk})"
+    if token_min_logp is not None:
+        name += f" (token_min_logp {token_min_logp:g})"
+
+    def variant(prune_topk: int | None = None, token_min_logp: float | None = None) -> Decoder:
+        return ours_decoder(lm, tokenizer, beam, unit, batch, setup_s, prune_topk, token_min_logp)
+
     return Decoder(name, unit, beam, lambda lp: lp, decode, set_weights, setup_s=setup_s,
-                   decode_batch=decode_batch if batch > 1 else None,
-                   with_topk=lambda k: ours_decoder(lm, tokenizer, beam, unit, batch, setup_s, k))
+                   decode_batch=decode_batch if batch > 1 else None, variant=variant)
 
 
 def _collapse(tokens: Sequence[int], blank: int) -> list[int]:
@@ -474,6 +489,47 @@ def tune(dec: Decoder, dev: Sequence[Utterance], lm_weights: Sequence[float], bo
 
 
 @dataclass
+class Tuned:
+    """What a previous run's JSON report holds: its tuned weights, its dev grid and its main-table rows."""
+
+    path: Path
+    argv: list[str]
+    best: dict[tuple[str, str, int], TuneResult]  # (decoder, unit, beam) -> tuning of that run
+    rows: list[dict]  # that run's main-table rows (not its sweeps)
+    grid: list[dict]  # the dev grid as stored
+    tuned_by: list[str]  # argv of the run that tuned the weights (an earlier one when that run reused them)
+    n_test: int
+    audio_s: float
+
+
+def load_tuned(path: Path) -> Tuned:
+    """Read a report JSON written by this script (``--out`` with ``.json``) for ``--reuse-tuned``."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file (a JSON report of an earlier peer_ctc_lm.py run)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        grid: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {}
+        for g in data["grid"]:
+            grid.setdefault((g["decoder"], g["unit"], int(g["beam"])), []).append(
+                (float(g["lambda"]), float(g["beta"]), float(g["dev_wer"])))
+        best, rows = {}, []
+        for r in data["rows"]:
+            # Reports before the "section" field: the sweep rows are the ones with no dev WER.
+            section = r.get("section", "main" if r["dev_wer"] is not None or r["unit"] == "-" else "sweep")
+            if section != "main":
+                continue
+            rows.append(r)
+            if r["dev_wer"] is not None:
+                key = (r["decoder"], r["unit"], int(r["beam"]))
+                best[key] = TuneResult((float(r["lambda"]), float(r["beta"])), float(r["dev_wer"]), grid.get(key, []))
+        argv = [str(a) for a in data["argv"]]
+        n_test, audio_s = int(data["n_test"]), float(data["audio_s"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: not a peer_ctc_lm.py JSON report ({type(err).__name__}: {err})") from None
+    return Tuned(path, argv, best, rows, data["grid"], [str(a) for a in data.get("tuned_by", argv)], n_test, audio_s)
+
+
+@dataclass
 class Row:
     decoder: str
     unit: str
@@ -482,6 +538,7 @@ class Row:
     dev_wer: float | None
     result: RunResult
     setup_s: float
+    previous: bool = False  # copied from the --reuse-tuned JSON (another run, other machine load): no ratios
 
 
 def _fmt_ratio(a: float, b: float | None) -> str:
@@ -490,10 +547,11 @@ def _fmt_ratio(a: float, b: float | None) -> str:
 
 def format_table(rows: Sequence[Row], show: Sequence[Row] | None = None) -> str:
     """Markdown table of ``show`` (default: all ``rows``); speed ratios are against the pyctcdecode and
-    flashlight (same LM unit) rows of ``rows`` at the same beam."""
+    flashlight (same LM unit) rows of ``rows`` at the same beam that were timed in this run."""
     def speed_of(name_prefix: str, unit: str | None, beam: int) -> float | None:
         for r in rows:
-            if r.decoder.startswith(name_prefix) and (unit is None or r.unit == unit) and r.beam == beam:
+            if (r.decoder.startswith(name_prefix) and (unit is None or r.unit == unit) and r.beam == beam
+                    and not r.previous):
                 return r.result.utts_per_s
         return None
 
@@ -504,8 +562,10 @@ def format_table(rows: Sequence[Row], show: Sequence[Row] | None = None) -> str:
     ]
     for r in rows if show is None else show:
         res = r.result
-        if r.unit == "-":
-            beam, wts, vs_py, vs_fl = "-", "-", "-", "-"
+        if r.unit == "-" or r.previous:
+            beam, wts, vs_py, vs_fl = str(r.beam), f"{r.weights[0]:g}, {r.weights[1]:g}", "-", "-"
+            if r.unit == "-":
+                beam, wts = "-", "-"
         else:
             beam, wts = str(r.beam), f"{r.weights[0]:g}, {r.weights[1]:g}"
             vs_py = _fmt_ratio(res.utts_per_s, speed_of("pyctcdecode", None, r.beam))
@@ -519,6 +579,7 @@ def format_table(rows: Sequence[Row], show: Sequence[Row] | None = None) -> str:
 def target_lines(rows: Sequence[Row]) -> list[str]:
     """The issue's targets, per beam: WER <= best peer's, speed >= 3x pyctcdecode and ~1x flashlight."""
     out = []
+    rows = [r for r in rows if not r.previous]
     for beam in sorted({r.beam for r in rows if r.unit != "-"}):
         for unit in ("token", "word"):
             ours = [r for r in rows if r.beam == beam and r.unit == unit and r.decoder == "asrkit"]
@@ -554,6 +615,18 @@ def profile_decoder(dec: Decoder, utts: Sequence[Utterance], top: int = 25) -> s
     text = buf.getvalue()
     at = text.find("function calls")  # keep from the "N function calls in S seconds" line on
     return text[text.rfind("\n", 0, at) + 1 :].strip() if at >= 0 else text.strip()
+
+
+def _glue_negative_lists(argv: list[str]) -> list[str]:
+    """``--flag -8,-5`` -> ``--flag=-8,-5``: argparse takes a value that starts with ``-`` and is not a
+    single number for an option name, and log-probability thresholds are negative lists."""
+    out: list[str] = []
+    for i, a in enumerate(argv):
+        if i > 0 and argv[i - 1] == "--ours-min-logp" and re.fullmatch(r"-[0-9.,\s+-]+", a):
+            out[-1] = f"{out[-1]}={a}"
+        else:
+            out.append(a)
+    return out
 
 
 def _floats(text: str) -> list[float]:
@@ -637,6 +710,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also time asrkit's batched search with this many utterances per call")
     parser.add_argument("--topk-sweep", type=lambda s: [int(x) for x in _floats(s)], default=[],
                         help="also time asrkit with these prune_topk values (< beam) at the tuned weights")
+    parser.add_argument("--ours-min-logp", type=_floats, default=[],
+                        help="also time asrkit with these token_min_logp values (pyctcdecode's pre-beam rule, "
+                        "e.g. -8,-5) at the tuned weights")
+    parser.add_argument("--reuse-tuned", type=Path, default=None, metavar="JSON",
+                        help="take the tuned weights (and dev grid) from this earlier JSON report instead of "
+                        "tuning on dev; its rows of decoders not run now are shown, labelled, without ratios")
     parser.add_argument("--min-seconds", type=float, default=2.0,
                         help="repeat a decoder's timed pass over the test set until this much CPU time")
     parser.add_argument("--timing-rounds", type=int, default=1,
@@ -645,17 +724,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report")
     parser.add_argument("--profile", type=int, default=20,
                         help="cProfile asrkit's decoders on this many test utterances (0: no profile)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_negative_lists(list(sys.argv[1:] if argv is None else argv)))
     unknown = set(args.decoders) - set(DECODERS)
     if unknown:
         raise UserError(f"unknown decoder(s) {', '.join(sorted(unknown))} (available: {', '.join(DECODERS)})")
     torch.set_num_threads(1)
+    reuse = load_tuned(args.reuse_tuned) if args.reuse_tuned is not None else None
 
     model_dir = args.model if (args.model / "config.json").is_file() else args.model / "model"
     tokenizer = Tokenizer(model_dir / "tokenizer.model")
     test = compute_emissions(model_dir, args.manifest, args.max_utts or None, args.cache_dir)
     dev = compute_emissions(model_dir, args.dev_manifest, args.max_dev_utts or None, args.cache_dir)
     decs = build_decoders(args.decoders, args.beams, tokenizer, args.token_lm, args.word_lm, args.ours_batch)
+    if reuse is not None:  # fail before any decoding, not after an hour of it
+        for dec in decs:
+            if dec.unit != "-" and dec.decode_batch is None and (dec.name, dec.unit, dec.beam) not in reuse.best:
+                raise UserError(f"{reuse.path}: no tuned weights for {dec.name} ({dec.unit} LM, beam {dec.beam}); "
+                                "run without --reuse-tuned to tune it")
 
     rows: list[Row] = []
     timed: list[tuple[Decoder, Row]] = []  # every timed configuration, for the extra timing rounds
@@ -668,6 +753,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             if dec.decode_batch is not None and (dec.unit, dec.beam) in ours_tuned:
                 tr = ours_tuned[(dec.unit, dec.beam)]  # the batched search is the same search: same weights
+            elif reuse is not None:
+                tr = reuse.best[(dec.name, dec.unit, dec.beam)]
+                tuning.append((dec, tr))
+                if dec.name == "asrkit":
+                    ours_tuned[(dec.unit, dec.beam)] = tr
             else:
                 bonuses = args.token_bonuses if dec.unit == "token" else args.word_bonuses
                 tr = tune(dec, dev, args.lm_weights, bonuses)
@@ -686,20 +776,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{res.utts_per_s:.1f} utts/s (best of {len(res.pass_cpu)} passes: cpu {res.cpu_s:.2f} s; "
             f"wall {res.wall_s:.1f} s in all); {time.perf_counter() - t0:.0f} s with tuning")
 
-    sweep_rows: list[Row] = []
-    for dec in decs:
-        if dec.name != "asrkit" or dec.unit == "-":
-            continue
-        for k in args.topk_sweep:
-            if k >= dec.beam:
+    def run_variants(options: Sequence[dict]) -> list[Row]:
+        """asrkit's decoders again with other pre-beam pruning, at the weights tuned without it."""
+        out: list[Row] = []
+        for dec in decs:
+            if dec.name != "asrkit" or dec.variant is None:
                 continue
-            var = dec.with_topk(k)
-            var.set_weights(*dec.weights)
-            res = run_decoder(var, test, min_seconds=args.min_seconds)
-            sweep_rows.append(Row(var.name, var.unit, var.beam, dec.weights, None, res, var.setup_s))
-            timed.append((var, sweep_rows[-1]))
-            log(f"[sweep] {var.name} ({var.unit} LM) beam {var.beam}: test WER {res.wer:.2f}, "
-                f"{res.utts_per_s:.1f} utts/s")
+            for opts in options:
+                if opts.get("prune_topk") is not None and opts["prune_topk"] >= dec.beam:
+                    continue
+                var = dec.variant(**opts)
+                var.set_weights(*dec.weights)
+                res = run_decoder(var, test, min_seconds=args.min_seconds)
+                out.append(Row(var.name, var.unit, var.beam, dec.weights, None, res, var.setup_s))
+                timed.append((var, out[-1]))
+                log(f"[variant] {var.name} ({var.unit} LM) beam {var.beam}: test WER {res.wer:.2f}, "
+                    f"{res.utts_per_s:.1f} utts/s")
+        return out
+
+    sweep_rows = run_variants([{"prune_topk": k} for k in args.topk_sweep])
+    min_logp_rows = run_variants([{"token_min_logp": v} for v in args.ours_min_logp])
 
     # More timing passes, round-robin over all configurations, so that a burst of load from other
     # processes on a shared machine does not hit one decoder only; each row keeps its fastest pass.
@@ -709,13 +805,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                    min_seconds=args.min_seconds)
         log(f"timing round {rnd + 1}/{args.timing_rounds} done")
 
-    table = format_table(rows)
+    previous_rows: list[Row] = []
+    if reuse is not None:
+        run_now = {(r.decoder, r.unit, r.beam) for r in rows}
+        if reuse.n_test != len(test):
+            log(f"note: {reuse.path} is from {reuse.n_test} test utterances, not {len(test)}: its rows are not shown")
+        else:
+            for r in reuse.rows:
+                if (r["decoder"], r["unit"], int(r["beam"])) in run_now:
+                    continue
+                passes = [float(x) for x in r["pass_cpu_s"]]
+                res = RunResult([], float(r["test_wer"]), reuse.n_test, reuse.audio_s, passes)
+                previous_rows.append(Row(f"{r['decoder']} (previous run)", r["unit"], int(r["beam"]),
+                                         (float(r["lambda"]), float(r["beta"])), r["dev_wer"], res,
+                                         float(r["setup_s"]), previous=True))
+    table = format_table([*rows, *previous_rows])
     targets = target_lines(rows)
     print(table)
     print("\n".join(targets))
     sweep_table = format_table([*rows, *sweep_rows], show=sweep_rows) if sweep_rows else ""
     if sweep_table:
         print(sweep_table)
+    min_logp_table = format_table([*rows, *min_logp_rows], show=min_logp_rows) if min_logp_rows else ""
+    if min_logp_table:
+        print(min_logp_table)
 
     profiles = []
     if args.profile > 0:
@@ -747,6 +860,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "- weight mapping: asrkit lambda = pyctcdecode alpha = flashlight lm_weight / ln(10); beta = pyctcdecode "
         "beta = flashlight word_score (see the script's docstring)",
         "- versions: " + ", ".join(_versions()),
+        *([f"- weights not tuned in this run: taken from {_rel(reuse.path)}, tuned by "
+           f"`python bench/peer_ctc_lm.py {' '.join(reuse.tuned_by)}`"
+           + ("; rows marked (previous run) are copied from that file: other run, other machine load, so no "
+              "speed ratios are computed against them" if previous_rows else "")] if reuse is not None else []),
         "",
         table,
         "",
@@ -764,33 +881,58 @@ def main(argv: Sequence[str] | None = None) -> int:
             sweep_table,
             "",
         ] if sweep_table else []),
-        "## Dev-set grid (WER %)",
+        *([
+            "## asrkit with pyctcdecode's pre-beam rule (token_min_logp; prune_topk = beam; weights tuned without it)",
+            "",
+            "Only pieces among the `beam` best of a frame with log p >= token_min_logp extend a prefix; a frame "
+            "where none passes makes no LM call. Ratios are against the peers timed in this run, at the same beam.",
+            "",
+            min_logp_table,
+            "",
+        ] if min_logp_table else []),
+        "## Dev-set grid (WER %)" + (f" (from {_rel(reuse.path)})" if reuse is not None else ""),
         "",
         "| decoder | LM unit | beam | lambda | beta | dev WER % |",
         "|---|---|---|---|---|---|",
     ]
-    for dec, tr in tuning:
-        for lam, beta, w in tr.grid:
-            mark = " **" if (lam, beta) == tr.best else ""
-            md.append(f"| {dec.name} | {dec.unit} | {dec.beam} | {lam:g} | {beta:g} | {w:.2f}{mark} |")
+    grid = ([{"decoder": d.name, "unit": d.unit, "beam": d.beam, "lambda": lam, "beta": beta, "dev_wer": w}
+             for d, tr in tuning for lam, beta, w in tr.grid] if reuse is None else reuse.grid)
+    best_of = {(d.name, d.unit, d.beam): tr.best for d, tr in tuning}
+    if reuse is not None:
+        best_of.update({k: tr.best for k, tr in reuse.best.items()})
+    for g in grid:
+        mark = " **" if (g["lambda"], g["beta"]) == best_of.get((g["decoder"], g["unit"], g["beam"])) else ""
+        md.append(f"| {g['decoder']} | {g['unit']} | {g['beam']} | {g['lambda']:g} | {g['beta']:g} "
+                  f"| {g['dev_wer']:.2f}{mark} |")
     if profiles:
         md += ["", "## Profile of asrkit's search (cProfile, sorted by own time)", ""]
         for dec, text in profiles:
             md += [f"### {dec.unit} LM, beam {dec.beam}, {args.profile} utterances", "", "```", text, "```", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(md) + "\n", encoding="utf-8")
+    sections = [("main", rows), ("topk", sweep_rows), ("min_logp", min_logp_rows), ("previous", previous_rows)]
+    run_argv = list(argv if argv is not None else sys.argv[1:])
     data = {
-        "argv": list(argv if argv is not None else sys.argv[1:]),
+        "argv": run_argv,
+        "tuned_by": run_argv if reuse is None else reuse.tuned_by,
         "n_test": len(test), "n_dev": len(dev), "audio_s": audio, "versions": _versions(),
         "rows": [{"decoder": r.decoder, "unit": r.unit, "beam": r.beam, "lambda": r.weights[0], "beta": r.weights[1],
                   "dev_wer": r.dev_wer, "test_wer": r.result.wer, "utts_per_s": r.result.utts_per_s,
-                  "pass_cpu_s": r.result.pass_cpu, "setup_s": r.setup_s} for r in [*rows, *sweep_rows]],
-        "grid": [{"decoder": d.name, "unit": d.unit, "beam": d.beam, "lambda": lam, "beta": beta, "dev_wer": w}
-                 for d, tr in tuning for lam, beta, w in tr.grid],
+                  "pass_cpu_s": r.result.pass_cpu, "setup_s": r.setup_s, "section": section}
+                 for section, part in sections for r in part],
+        "grid": grid,
     }
     args.out.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {args.out} and {args.out.with_suffix('.json').name}")
     return 0
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the repository when inside it (reports should not carry this machine's paths)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _versions() -> list[str]:

@@ -6,6 +6,7 @@ LM to get it right, while greedy decoding must not.
 """
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -69,8 +70,10 @@ def test_peer_decoders_on_synthetic_emissions(tmp_path):
 
     token_lm = KenLM.load(token_arpa, tokenizer=tok)
     word_lm = KenLM.load(word_arpa)
+    ours_token = bench.ours_decoder(token_lm, tok, 4, "token")
     decoders = [
-        bench.ours_decoder(token_lm, tok, 4, "token"),
+        ours_token,
+        ours_token.variant(token_min_logp=-5.0),  # the flipped frame's two pieces (log 0.5 +- 0.05) both pass
         bench.ours_decoder(token_lm, tok, 4, "token", batch=2),
         bench.flashlight_lexfree_decoder(token_arpa, tok, 4),
         bench.ours_decoder(TokenizedWordLM(word_lm, tok), tok, 4, "word"),
@@ -91,6 +94,7 @@ def test_peer_decoders_on_synthetic_emissions(tmp_path):
     tr = bench.tune(decoders[0], utts, [0.0, 0.5], [0.0])
     assert tr.best == (0.5, 0.0) and tr.grid[0][2] > 0.0 and tr.dev_wer == 0.0
 
+    assert decoders[1].name == "asrkit (token_min_logp -5)"
     table = bench.format_table(rows)
     assert table.count("\n") == len(rows) + 1
     assert "| asrkit | word | 4 |" in table and "x |" in table  # speed ratios are filled in
@@ -109,3 +113,37 @@ def test_weight_helpers(tmp_path):
     cands = torch.tensor([ids[:3]])
     want = [float(tok.pieces()[u].startswith("\u2581")) for u in ids[:3]]
     assert bonus.score(bonus.init_state(1), cands).tolist() == [want]
+
+
+def test_reuse_tuned_json(tmp_path):
+    bench = _bench()
+    report = {
+        "argv": ["--max-utts", "2"], "n_test": 2, "n_dev": 2, "audio_s": 3.0,
+        "rows": [
+            {"decoder": "asrkit", "unit": "token", "beam": 4, "lambda": 0.8, "beta": 2.0, "dev_wer": 10.0,
+             "test_wer": 5.0, "utts_per_s": 20.0, "pass_cpu_s": [0.1, 0.2], "setup_s": 0.5},
+            # a sweep row of a report written before the "section" field: no dev WER, not a tuned row
+            {"decoder": "asrkit (prune_topk 2)", "unit": "token", "beam": 4, "lambda": 0.8, "beta": 2.0,
+             "dev_wer": None, "test_wer": 7.0, "utts_per_s": 40.0, "pass_cpu_s": [0.05], "setup_s": 0.5},
+            {"decoder": "asrkit", "unit": "word", "beam": 4, "lambda": 0.5, "beta": 1.0, "dev_wer": 12.0,
+             "test_wer": 6.0, "utts_per_s": 20.0, "pass_cpu_s": [0.1], "setup_s": 0.1, "section": "min_logp"},
+        ],
+        "grid": [{"decoder": "asrkit", "unit": "token", "beam": 4, "lambda": lam, "beta": 2.0, "dev_wer": w}
+                 for lam, w in ((0.5, 11.0), (0.8, 10.0))],
+    }
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report))
+    tuned = bench.load_tuned(path)
+    assert list(tuned.best) == [("asrkit", "token", 4)]  # only main rows with a dev WER carry weights
+    assert tuned.best[("asrkit", "token", 4)].best == (0.8, 2.0)
+    assert [g[0] for g in tuned.best[("asrkit", "token", 4)].grid] == [0.5, 0.8]
+    assert [r["decoder"] for r in tuned.rows] == ["asrkit"] and tuned.tuned_by == ["--max-utts", "2"]
+    path.write_text("{}")
+    with pytest.raises(bench.UserError, match="not a peer_ctc_lm.py JSON report"):
+        bench.load_tuned(path)
+    with pytest.raises(bench.UserError, match="no such file"):
+        bench.load_tuned(tmp_path / "missing.json")
+    # argparse would take "-8,-5" for an option name; the value is glued to its flag first
+    assert bench._glue_negative_lists(["--ours-min-logp", "-8,-5", "--beams", "8"]) == [
+        "--ours-min-logp=-8,-5", "--beams", "8"]
+    assert bench._glue_negative_lists(["--ours-min-logp", "--beams"]) == ["--ours-min-logp", "--beams"]
