@@ -12,7 +12,8 @@ added. Pre-beam pruning: at each frame only the ``prune_topk`` most likely units
 tried, and of those only units with ``log p >= token_min_logp`` when that is set (pyctcdecode's
 ``token_min_logp``; -5 there), so LMs are queried only for those candidates. A frame where no unit passes
 (about half the frames of a peaky CTC model) only updates the prefixes' blank/repeat probabilities: no LM
-call, no new prefix, no state rebuild.
+call, no new prefix, no state rebuild. ``beam_prune_logp`` also drops prefixes more than that far below
+the frame's best (pyctcdecode's ``beam_prune_logp``, -10 there), so easy frames keep few prefixes.
 
 Batching: all utterances advance frame-synchronously and each frame makes one ``score`` call and one
 ``advance`` call per scorer for the prefixes of every utterance together, so neural LMs run one
@@ -66,6 +67,7 @@ def ctc_prefix_beam_search_batch(
     blank_id: int = 0,
     nbest: int = 1,
     token_min_logp: float | None = None,
+    beam_prune_logp: float | None = None,
 ) -> list[list[Hypothesis]]:
     """Decode a batch. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
 
@@ -158,6 +160,9 @@ def ctc_prefix_beam_search_batch(
                 r += 1
             if len(nxt) > beam:
                 nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1].total(), reverse=True)[:beam])
+            if beam_prune_logp is not None and len(nxt) > 1:
+                floor = max(q.total() for q in nxt.values()) - beam_prune_logp
+                nxt = {k: q for k, q in nxt.items() if q.total() >= floor}
             beams[b] = nxt
         if not scorers or not new_ext:
             continue  # no prefix was added: every state row is still where it was
@@ -216,7 +221,8 @@ def ctc_prefix_beam_search(
     blank_id: int = 0,
     nbest: int = 1,
     token_min_logp: float | None = None,
+    beam_prune_logp: float | None = None,
 ) -> list[Hypothesis]:
     """One utterance: log_probs (T, V). See :func:`ctc_prefix_beam_search_batch`."""
     return ctc_prefix_beam_search_batch(log_probs[None], None, beam, scorers, prune_topk, insertion_bonus,
-                                        blank_id, nbest, token_min_logp)[0]
+                                        blank_id, nbest, token_min_logp, beam_prune_logp)[0]

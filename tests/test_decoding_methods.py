@@ -98,6 +98,9 @@ def test_token_min_logp_skips_unlikely_units_only(world):
     pruned = ctc_prefix_beam_search(lp, beam=6, scorers=scorers, nbest=3, token_min_logp=-2.0)
     allowed = {int(u) for u in (lp >= -2.0).nonzero()[:, 1]}
     assert all(set(h.units) <= allowed for h in pruned)
+    # A prefix-pruning margin wider than any score gap changes nothing either.
+    wide = ctc_prefix_beam_search(lp, beam=6, scorers=scorers, nbest=3, beam_prune_logp=1e9)
+    assert [h.units for h in wide] == [h.units for h in full]
     # Peaky frames (blank only) leave the result of the easy ambiguous case unchanged.
     amb, cat, rat = ambiguous(world)
     assert list(ctc_prefix_beam_search(amb, beam=8, token_min_logp=-5.0)[0].units) == rat

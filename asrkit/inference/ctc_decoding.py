@@ -94,7 +94,8 @@ class CTCDecoding:
         nbest = cfg.nbest if self.rescorers else 1
         bonus = 0.0 if self.rescorers else cfg.insertion_bonus
         batch = ctc_prefix_beam_search_batch(log_probs, lengths, max(cfg.beam, nbest), self.scorers, cfg.prune_topk,
-                                             bonus, tok.blank_id, nbest, cfg.token_min_logp)
+                                             bonus, tok.blank_id, nbest, cfg.token_min_logp,
+                                             cfg.beam_prune_logp)
         out = []
         for hyps in batch:
             if self.rescorers:

@@ -22,7 +22,8 @@ class DecodeConfig:
     beam: int = 8
     nbest: int = 8  # hypotheses of the first pass that ``rescore`` re-ranks
     prune_topk: int | None = None  # CTC pre-beam: units tried per frame (default: beam)
-    token_min_logp: float | None = None  # CTC pre-beam: also skip units with log p below this (e.g. -5)
+    token_min_logp: float | None = None  # CTC pre-beam: also skip units with log p below this (e.g. -8)
+    beam_prune_logp: float | None = None  # CTC: drop prefixes this far below the frame's best (e.g. 10)
     lm: str | None = None  # external (target) LM: ARPA/KenLM binary, LM folder, or Hugging Face causal LM folder
     lm_weight: float = 0.5  # lambda
     source_lm: str | None = None  # density_ratio / lodr: LM of the acoustic model's training text
