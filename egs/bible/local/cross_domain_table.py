@@ -12,8 +12,9 @@ from pathlib import Path
 
 METHODS = ["greedy", "beam", "shallow_fusion", "shallow_fusion_word", "rescore", "density_ratio", "lodr", "ilme",
            "tlg"]
-WEIGHTS = ["lm_weight", "source_weight", "ilm_weight", "insertion_bonus"]
-SHORT = {"lm_weight": "λ", "source_weight": "μ_src", "ilm_weight": "μ_ilm", "insertion_bonus": "β"}
+WEIGHTS = ["lm_weight", "source_weight", "ilm_weight", "insertion_bonus", "blank_penalty"]
+SHORT = {"lm_weight": "λ", "source_weight": "μ_src", "ilm_weight": "μ_ilm", "insertion_bonus": "β",
+         "blank_penalty": "blank"}
 
 
 def cell(d: Path, method: str) -> tuple[str, str, str, float | None]:
@@ -21,14 +22,16 @@ def cell(d: Path, method: str) -> tuple[str, str, str, float | None]:
     if not wer_file.exists():
         return "", "", "", None
     wer = json.loads(wer_file.read_text().strip().splitlines()[-1])["value"]
+    timed = d.parent / "timing" / f"{d.name}_{method}.log"  # an idle-machine timing run, when there is one
+    log = timed if timed.exists() else log
     m = re.search(r"RTF ([0-9.]+)", log.read_text()) if log.exists() else None
     best = d / f"tune_{method}" / "best.json"
     weights = ""
     if best.exists():
         cfg = json.loads(best.read_text())
-        used = [w for w in WEIGHTS if w == "insertion_bonus" or (w == "lm_weight") or
+        used = [w for w in WEIGHTS if (w == "insertion_bonus" and method != "tlg") or (w == "lm_weight") or
                 (w == "source_weight" and method in ("density_ratio", "lodr")) or
-                (w == "ilm_weight" and method == "ilme")]
+                (w == "ilm_weight" and method == "ilme") or (w == "blank_penalty" and method == "tlg")]
         weights = ", ".join(f"{SHORT[w]}={cfg[w]:g}" for w in used)
     return f"{wer:.2f}", m.group(1) if m else "", weights, wer
 
