@@ -37,17 +37,26 @@ for spec in bible:dev_en:test_en:source fortunes:fortunes_dev_en:fortunes_test_e
   # TLG over the domain's word 3-gram (the graph is built once per LM).
   [ -s $lm/graph_${tgt}/TLG.fst ] || $asrkit lm tlg --lm $lm/${tgt}_word3.arpa --model $model --out $lm/graph_${tgt}
   args[tlg]="--method tlg --graph $lm/graph_${tgt} --beam 16"
-  grids[shallow_fusion]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
-  grids[shallow_fusion_word]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
-  grids[rescore]="lm_weight=0.2:1.0:0.2 insertion_bonus=0:3:1"
-  grids[density_ratio]="lm_weight=0.4:0.8:0.2 source_weight=0.1,0.2,0.35 insertion_bonus=1,2"
-  grids[lodr]="lm_weight=0.4:0.8:0.2 source_weight=0.1,0.2,0.35 insertion_bonus=1,2"
-  grids[ilme]="lm_weight=0.4:0.8:0.2 ilm_weight=0.1,0.2,0.35 insertion_bonus=1,2"
-  grids[tlg]="lm_weight=0.6:1.0:0.2 blank_penalty=0,1,2"
+  # Protocol: shallow fusion (and rescoring, TLG) get a (lambda, beta) grid; the methods that subtract a
+  # second LM keep shallow fusion's beta and search (lambda, mu) with mu = 0 included, so on dev they can
+  # only match or beat shallow fusion.
+  sf_grid="lm_weight=0.2:1.6:0.2 insertion_bonus=0:5:1"
+  grids[shallow_fusion]=$sf_grid
+  grids[shallow_fusion_word]=$sf_grid
+  grids[rescore]="lm_weight=0.2:1.6:0.2 insertion_bonus=0:3:1"
+  grids[tlg]="lm_weight=0.4:1.2:0.2 blank_penalty=0,1,2"
+  sub_grid="lm_weight=0.6:1.4:0.2"
+  grids[density_ratio]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"
+  grids[lodr]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"
+  grids[ilme]="$sub_grid ilm_weight=0,0.1,0.2,0.35,0.5"
   for method in greedy beam shallow_fusion shallow_fusion_word rescore density_ratio lodr ilme tlg; do
     conf=${args[$method]}
     if [ -n "${grids[$method]:-}" ]; then
-      [ -s $d/tune_$method/best.json ] || $asrkit tune -m $model --dev data/manifests/$dev.jsonl $conf \
+      extra=""
+      case $method in density_ratio|lodr|ilme)
+        extra="--insertion-bonus $($python -c "import json;print(json.load(open('$d/tune_shallow_fusion/best.json'))['insertion_bonus'])")" ;;
+      esac
+      [ -s $d/tune_$method/best.json ] || $asrkit tune -m $model --dev data/manifests/$dev.jsonl $conf $extra \
         --grid ${grids[$method]} --out $d/tune_$method
       conf="--config $d/tune_$method/best.json"
     fi
