@@ -337,16 +337,23 @@ def test_training_updates_only_adapter_and_lora(parts):
                [parts["tok"].eos_id]]
     losses = []
     for _ in range(15):
-        loss, n = m(enc, enc_lens, ["asr", "ast"], answers)
-        assert n == sum(len(a) for a in answers)
+        terms = m(enc, enc_lens, ["asr", "ast"], answers)
+        assert terms.n_tokens == sum(len(a) for a in answers) and terms.n_ctc == 0
         opt.zero_grad()
-        (loss / n).backward()
+        terms.total().backward()
         opt.step()
-        losses.append(loss.item() / n)
+        losses.append(terms.nll_value / terms.n_tokens)
     assert losses[-1] < losses[0] - 0.1 and math.isfinite(losses[-1])
     for n, p in m.named_parameters():
         if n in frozen:
             assert torch.equal(p, frozen[n]), n
+    # adapter CTC (aux_ctc.py): only the adapter gets gradients, against the frozen embedding matrix
+    m.zero_grad()
+    spoken = [a[:3] for a in answers]  # 8 and 12 adapter frames: room for 3 tokens
+    terms = m(enc, enc_lens, ["asr", "ast"], None, spoken)
+    assert terms.n_tokens == 0 and terms.n_ctc == sum(len(a) for a in spoken) and terms.ctc_value > 0
+    terms.total(1.0).backward()
+    assert all((p.grad is None) == ("lora" in n) for n, p in m.named_parameters() if p.requires_grad)
 
 
 def test_trainer_end_to_end(parts, tmp_path):
@@ -374,6 +381,7 @@ def test_trainer_end_to_end(parts, tmp_path):
     cfg = SpeechLLMTrainConfig(adapter_hidden=48, lora=LoraSettings(r=4, alpha=8))
     cfg.optim.epochs, cfg.optim.max_tokens, cfg.optim.warmup_steps, cfg.optim.lr = 2, 400, 2, 5e-3
     cfg.optim.dev_max_new_tokens = 4
+    cfg.optim.ctc_warmup_steps, cfg.optim.ctc_weight, cfg.optim.ctc_max_tokens = 3, 0.3, 300
     args = (cfg, ctc_dir, parts["llm_dir"], [f"{manifest}:asr", f"{manifest}:ast"], tmp_path / "exp",
             [f"{manifest}:asr"], tmp_path / "feats")
     SpeechLLMTrainer(*args).train()
@@ -384,5 +392,6 @@ def test_trainer_end_to_end(parts, tmp_path):
     assert len(model.generate(parts["waves"], "ast", max_new_tokens=3)) == 2
     # resume: a finished run has nothing left to do and keeps its state
     t = SpeechLLMTrainer(*args)
-    assert t.resume() and t.epoch == 2 and t.step == 2 * t.steps_per_epoch
+    assert t.resume() and t.epoch == 2 and t.step == 3 + 2 * t.steps_per_epoch
+    assert "adapter CTC reading" in (tmp_path / "exp" / "train.log").read_text()
     shutil.rmtree(tmp_path / "exp")

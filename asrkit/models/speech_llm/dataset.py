@@ -111,6 +111,7 @@ class Example:
     offset: int
     frames: int  # encoder frames
     target: list[int]  # answer ids incl. the final <|im_end|>
+    spoken: list[int]  # LLM token ids of what is said (``text``), for the adapter CTC loss (aux_ctc.py)
 
 
 def make_examples(index: dict, task: str, source: int, encode, eos_id: int, max_frames: int | None = None,
@@ -125,7 +126,7 @@ def make_examples(index: dict, task: str, source: int, encode, eos_id: int, max_
             continue
         target = encode("\n".join(parts)) + [eos_id]
         if len(target) <= max_target:
-            out.append(Example(uid, task, source, u["offset"], u["frames"], target))
+            out.append(Example(uid, task, source, u["offset"], u["frames"], target, encode(u.get("text", ""))))
     return out
 
 
@@ -160,9 +161,9 @@ def make_batches(examples: list[Example], max_tokens: int, seed: int, k: int, pr
 
 
 def collate(batch: list[int], examples: list[Example], sources: list[np.ndarray]):
-    """Padded encoder outputs (B, T, E) float32, lengths, tasks, answer ids."""
+    """Padded encoder outputs (B, T, E) float32, lengths, tasks, answer ids, spoken-token ids."""
     exs = [examples[i] for i in batch]
     enc = [torch.from_numpy(np.asarray(sources[e.source][e.offset : e.offset + e.frames], dtype=np.float32))
            for e in exs]
     return (torch.nn.utils.rnn.pad_sequence(enc, batch_first=True), torch.tensor([e.frames for e in exs]),
-            [e.task for e in exs], [e.target for e in exs])
+            [e.task for e in exs], [e.target for e in exs], [e.spoken for e in exs])

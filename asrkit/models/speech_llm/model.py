@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ from asrkit.encoder import SANMEncoder
 from asrkit.errors import UserError
 from asrkit.frontend import Frontend, GlobalCMVN
 from asrkit.models.speech_llm.adapter import LinearAdapter
+from asrkit.models.speech_llm.aux_ctc import adapter_ctc_loss
 from asrkit.models.speech_llm.conditioned_lm import ConditionedLM
 from asrkit.models.speech_llm.config import SpeechLLMConfig
 from asrkit.models.speech_llm.prompt import SplicedBatch, render_prompt, splice
@@ -79,6 +81,31 @@ def _check_state(own: dict[str, torch.Tensor], got: dict[str, torch.Tensor], whe
     bad = [f"{k} {tuple(got[k].shape)} != {tuple(v.shape)}" for k, v in own.items() if got[k].shape != v.shape]
     if bad:
         raise UserError(f"{where}: shape mismatch: {', '.join(bad[:3])}")
+
+
+@dataclass
+class LossTerms:
+    """Summed losses of a batch and their token counts (``nll``: answer tokens; ``ctc``: adapter CTC)."""
+
+    nll: torch.Tensor | float = 0.0
+    n_tokens: int = 0
+    ctc: torch.Tensor | float = 0.0
+    n_ctc: int = 0
+
+    @property
+    def nll_value(self) -> float:
+        return float(self.nll.detach()) if isinstance(self.nll, torch.Tensor) else float(self.nll)
+
+    @property
+    def ctc_value(self) -> float:
+        return float(self.ctc.detach()) if isinstance(self.ctc, torch.Tensor) else float(self.ctc)
+
+    def total(self, ctc_weight: float = 0.0) -> torch.Tensor:
+        """``nll / n_tokens + ctc_weight * ctc / n_ctc`` (mean per token; absent terms count 0)."""
+        out = self.nll / max(1, self.n_tokens) if self.n_tokens else 0.0
+        if ctc_weight and self.n_ctc:
+            out = out + ctc_weight * self.ctc / self.n_ctc
+        return out
 
 
 class SpeechLLM(nn.Module):
@@ -227,17 +254,28 @@ class SpeechLLM(nn.Module):
 
     # ---- training ----------------------------------------------------------------------------
     def forward(self, enc: torch.Tensor, enc_lens: torch.Tensor, tasks: Sequence[str],
-                answers: Sequence[Sequence[int]]) -> tuple[torch.Tensor, int]:
-        """Summed NLL (natural log) of ``answers`` (ids incl. the final ``<|im_end|>``) given encoder outputs,
-        and the number of predicted tokens. Logits are computed only where a label is."""
-        batch = self.build_inputs(self.audio_embeddings(enc, enc_lens), tasks, answers)
+                answers: Sequence[Sequence[int]] | None, spoken: Sequence[Sequence[int]] | None = None,
+                ctc_tau: float = 0.1) -> LossTerms:
+        """Training losses from encoder outputs: the summed NLL (natural log) of ``answers`` (ids incl. the
+        final ``<|im_end|>``; logits only where a label is), and with ``spoken`` the adapter CTC loss of
+        :mod:`.aux_ctc`. ``answers=None`` skips the LLM (adapter CTC warm-up)."""
+        y = self.encoder_projector(enc.to(self.device).float())
+        n_audio = self.encoder_projector.output_lengths(enc_lens.cpu())
+        terms = LossTerms()
+        if spoken is not None:
+            terms.ctc, terms.n_ctc = adapter_ctc_loss(y, n_audio, spoken, self.lm.get_input_embeddings().weight,
+                                                      self.tokenizer.pad_id, ctc_tau)
+        if answers is None:
+            return terms
+        batch = self.build_inputs([y[b, : int(n_audio[b])] for b in range(y.shape[0])], tasks, answers)
         lm = self.lm
         hidden = lm.model(inputs_embeds=batch.inputs_embeds, attention_mask=batch.attention_mask,
                           position_ids=batch.position_ids, use_cache=False).last_hidden_state
         labels = batch.labels[:, 1:]
         sel = labels != -100
         logits = lm.lm_head(hidden[:, :-1][sel])
-        return F.cross_entropy(logits.float(), labels[sel], reduction="sum"), int(sel.sum())
+        terms.nll, terms.n_tokens = F.cross_entropy(logits.float(), labels[sel], reduction="sum"), int(sel.sum())
+        return terms
 
     # ---- inference ---------------------------------------------------------------------------
     def generation_config(self, num_beams: int | None = None, length_penalty: float | None = None,

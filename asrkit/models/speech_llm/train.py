@@ -11,6 +11,10 @@ AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast; resumable
 CPU, nccl on GPU, under ``torchrun``) come from :mod:`asrkit.train`. After each epoch: dev loss, and
 greedy WER (asr) / BLEU (ast) on the dev manifests. The final model folder is ``EXP/model``.
 
+Optionally (``optim.ctc_warmup_steps``) the adapter is first trained alone with the CTC loss of
+:mod:`.aux_ctc` (the spoken transcript in LLM tokens), which makes a tiny LLM start using the audio much
+sooner; the LR schedule spans warm-up and main phase, and a resumed run continues in the right phase.
+
     python -m asrkit.models.speech_llm.train --config conf.json --encoder-model CTC_DIR --llm LLM_DIR \\
         --data train_en.jsonl:asr train_es.jsonl:ast --dev dev_en.jsonl:asr dev_es.jsonl:ast --exp EXP
 """
@@ -28,9 +32,10 @@ from torch.nn.parallel import DistributedDataParallel
 
 from asrkit.errors import UserError
 from asrkit.models.ctc import CTCModel
+from asrkit.models.speech_llm.aux_ctc import ctc_greedy_text
 from asrkit.models.speech_llm.config import AdapterConfig, LoraSettings, SpeechLLMConfig
 from asrkit.models.speech_llm.dataset import collate, encoder_cache, make_batches, make_examples
-from asrkit.models.speech_llm.model import SpeechLLM, load_llm
+from asrkit.models.speech_llm.model import LossTerms, SpeechLLM, load_llm
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
 from asrkit.utils.progress import progress
@@ -51,6 +56,13 @@ class SpeechLLMOptim:
     save_every: int = 100
     log_every: int = 25
     dev_max_new_tokens: int = 120
+    # Adapter CTC (aux_ctc.py): adapter-only warm-up steps before the LLM loss, and the weight of the same
+    # loss added afterwards (0 = MooER's loss alone). Not in MooER; needed by tiny LLMs on small budgets.
+    ctc_warmup_steps: int = 0
+    ctc_weight: float = 0.0
+    ctc_tau: float = 0.1
+    ctc_max_tokens: int = 6000  # warm-up batch size (the LLM is not run, so batches can be larger)
+    ctc_lr: float = 3e-3  # warm-up LR (linear ramp over its first 100 steps, then constant)
 
 
 @dataclass
@@ -138,8 +150,10 @@ class SpeechLLMTrainer(Bookkeeping):
         if not self.train_ex:
             raise UserError("no training examples (check the manifests' text/translation fields)")
         self.prompt_len = max(len(self.model.prompt_ids(t)) for _, t in specs)
+        # The warm-up leaves the LoRA without gradients, which DDP must be told about.
         self.ddp = (
-            DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                                    find_unused_parameters=config.optim.ctc_warmup_steps > 0)
             if self.world > 1 else self.model
         )
         params = self.model.trainable_parameters()
@@ -150,13 +164,21 @@ class SpeechLLMTrainer(Bookkeeping):
         self.steps_per_epoch = len(self._batches(0)) // self.world
         if self.steps_per_epoch == 0:
             raise UserError("too little data for one batch per process")
-        schedule = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
+        self.warm_per_epoch = max(1, len(self._warm_batches(0)) // self.world)
+        main = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
+
+        def schedule(step: int) -> float:
+            # LR multiplier: the warm-up phase has its own constant LR, the main phase MooER's warmup + decay.
+            if step < o.ctc_warmup_steps:
+                return min(1.0, (step + 1) / 100) * o.ctc_lr / o.lr
+            return main(step - o.ctc_warmup_steps)
+
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, schedule)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.history: list[dict] = []
         n_train = sum(p.numel() for p in params)
         n_all = sum(p.numel() for p in self.model.parameters())
-        tasks = {t: sum(e.task == t for e in self.train_ex) for t in {e.task for e in self.train_ex}}
+        tasks = {t: sum(e.task == t for e in self.train_ex) for t in sorted({e.task for e in self.train_ex})}
         self.log(f"speech LLM {n_all / 1e6:.2f}M params, {n_train / 1e6:.2f}M trainable (adapter + LoRA); "
                  f"train examples {tasks}; {self.steps_per_epoch} steps/epoch, world {self.world}, {self.device}")
 
@@ -164,13 +186,55 @@ class SpeechLLMTrainer(Bookkeeping):
         o = self.cfg.optim
         return make_batches(self.train_ex, o.max_tokens, o.seed + epoch, self.cfg.downsample_rate, self.prompt_len)
 
-    def _loss(self, model, batch: list[int], examples) -> tuple[torch.Tensor, int]:
-        enc, lens, tasks, answers = collate(batch, examples, self.sources)
+    def _warm_batches(self, epoch: int) -> list[list[int]]:
+        o = self.cfg.optim
+        return make_batches(self.train_ex, o.ctc_max_tokens, o.seed + 1000 + epoch, self.cfg.downsample_rate, 0)
+
+    def _loss(self, model, batch: list[int], examples, llm: bool = True, ctc: bool = False) -> LossTerms:
+        enc, lens, tasks, answers, spoken = collate(batch, examples, self.sources)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.optim.amp == "bf16"):
-            return model(enc.to(self.device), lens.to(self.device), tasks, answers)
+            return model(enc.to(self.device), lens.to(self.device), tasks, answers if llm else None,
+                         spoken if ctc else None, self.cfg.optim.ctc_tau)
+
+    def warmup(self) -> None:
+        """Adapter-only CTC steps (global steps ``0 .. ctc_warmup_steps - 1``); resumable by step."""
+        o = self.cfg.optim
+        if self.step >= o.ctc_warmup_steps:
+            return
+        self.ddp.train()
+        tot, n_tok, t0, cur = 0.0, 0, time.time(), None
+        bar = progress(range(self.step, o.ctc_warmup_steps), desc="adapter CTC warm-up", unit="batch",
+                       disable=not self.main, initial=self.step, total=o.ctc_warmup_steps)
+        for s in bar:
+            e, i = divmod(s, self.warm_per_epoch)
+            if cur != e:
+                batches, cur = self._warm_batches(e)[self.rank :: self.world][: self.warm_per_epoch], e
+            terms = self._loss(self.ddp, batches[i], self.train_ex, llm=False, ctc=True)
+            self.optimizer_step(terms.total(1.0), 1, -1, o.grad_clip, o.save_every)
+            tot, n_tok = tot + terms.ctc_value, n_tok + terms.n_ctc
+            if self.step % o.log_every == 0:
+                self.log(f"warm-up step {self.step} adapter CTC loss/token {tot / max(1, n_tok):.3f} "
+                         f"lr {self.sched.get_last_lr()[0]:.2e} {n_tok / (time.time() - t0):.0f} tokens/s")
+                tot, n_tok = 0.0, 0
+        self.batch_in_epoch = 0
+        if self.main:
+            self.log("adapter CTC reading of dev utterances after warm-up: " + " | ".join(self._ctc_samples()))
+        self.save_checkpoint()
+
+    @torch.inference_mode()
+    def _ctc_samples(self, n: int = 2) -> list[str]:
+        out = []
+        for _, _, exs in self.dev_sets[:1]:
+            for ex in exs[:n]:
+                enc, lens, *_ = collate([exs.index(ex)], exs, self.sources)
+                y = self.model.encoder_projector(enc.to(self.device))[0, : int(lens[0]) // self.cfg.downsample_rate]
+                out.append(ctc_greedy_text(y, self.model.lm.get_input_embeddings().weight, self.tok.pad_id,
+                                           self.tok.decode))
+        return out
 
     def train(self) -> None:
         o = self.cfg.optim
+        self.warmup()
         while self.epoch < o.epochs:
             batches = self._batches(self.epoch)[self.rank :: self.world][: self.steps_per_epoch]
             self.ddp.train()
@@ -178,10 +242,10 @@ class SpeechLLMTrainer(Bookkeeping):
             bar = progress(range(self.batch_in_epoch, len(batches)), desc=f"epoch {self.epoch + 1}/{o.epochs}",
                            unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
             for bi in bar:
-                loss, n = self._loss(self.ddp, batches[bi], self.train_ex)
-                self.optimizer_step(loss, n, bi, o.grad_clip, o.save_every)
-                tot += loss.item()
-                n_tok += n
+                terms = self._loss(self.ddp, batches[bi], self.train_ex, ctc=o.ctc_weight > 0)
+                self.optimizer_step(terms.total(o.ctc_weight), 1, bi, o.grad_clip, o.save_every)
+                tot += terms.nll_value
+                n_tok += terms.n_tokens
                 if self.step % o.log_every == 0:
                     avg = tot / max(1, n_tok)
                     bar.set_postfix(loss=f"{avg:.3f}")
@@ -215,9 +279,9 @@ class SpeechLLMTrainer(Bookkeeping):
             tot, n, hyps, refs = 0.0, 0, [], []
             batches = make_batches(exs, o.max_tokens, 0, self.cfg.downsample_rate, self.prompt_len)
             for batch in batches:
-                loss, k = self._loss(self.model, batch, exs)
-                tot, n = tot + loss.item(), n + k
-                enc, lens, _, answers = collate(batch, exs, self.sources)
+                terms = self._loss(self.model, batch, exs)
+                tot, n = tot + terms.nll_value, n + terms.n_tokens
+                enc, lens, _, answers, _ = collate(batch, exs, self.sources)
                 feats = [enc[i, : lens[i]] for i in range(len(batch))]
                 hyps += self._generate_from_encoder(feats, task)
                 refs += [self.tok.decode(a) for a in answers]
