@@ -253,7 +253,9 @@ class Trainer(Bookkeeping):
         paths = [self.exp / f"epoch-{e}.pt" for e in range(self.epoch - k + 1, self.epoch + 1)]
         paths = [p for p in paths if p.exists()]
         states = [torch.load(p, map_location="cpu") for p in paths]
-        avg = {key: sum(s[key].float() for s in states) / len(states) for key in states[0]}
+        # Tensors equal in every epoch (a frozen codec) are kept bit-exact rather than re-averaged.
+        avg = {key: states[0][key] if all(torch.equal(states[0][key], s[key]) for s in states[1:])
+               else sum(s[key].float() for s in states) / len(states) for key in states[0]}
         self.model.load_state_dict(avg)
         if self.dev:
             res = self.evaluate()

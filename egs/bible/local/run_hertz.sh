@@ -5,7 +5,8 @@
 # random init; its outputs are cached once (one thread) for a random subset of train_en, and a small
 # limited-context SANM + CTC (plus the codec's proj_in) is trained on them.
 # Stages: 0 train subset (first K of a shuffled 4000-utterance subset); 1 training (fills the codec
-#         cache first); 2 greedy decoding of test_en/dev_en from raw audio + WER; 3 latency benchmark.
+#         cache first); 2 greedy decoding of test_en/dev_en from raw audio + WER; 3 latency benchmark;
+#         4 control: the same small encoder, data and budget with the Paraformer fbank front end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,4 +63,18 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "stage 3: streaming latency and compute per 125 ms chunk (one thread)"
   $run $python local/bench_hertz_latency.py --model $exp/model --manifest $data/manifests/test_en.jsonl \
     --max-utts 20 | tee $exp/bench_latency.md
+fi
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  echo "stage 4: control: same subset, small encoder and schedule, fbank/LFR front end"
+  ctl=exp/hertz/ctc_fbank_control
+  mkdir -p $ctl
+  [ -s $ctl/tokenizer.model ] || cp exp/ctc_small/tokenizer.model $ctl/tokenizer.model
+  $run $asrkit train --config conf/ctc_fbank_small_control.json --train $train --dev $data/manifests/dev_en.jsonl \
+    --exp $ctl --feats-dir exp/hertz/feats --threads 1 --nj 1 --resume
+  dir=$ctl/decode_greedy/test_en
+  mkdir -p $dir
+  $run $asrkit decode --model $ctl/model --input $data/manifests/test_en.jsonl --output $dir/hyp.jsonl --resume -q
+  $asrkit score --ref $data/manifests/test_en.jsonl --hyp $dir/hyp.jsonl --metric wer | tee $dir/wer.txt
+  $asrkit score --ref $data/manifests/test_en.jsonl --hyp $dir/hyp.jsonl --metric wer --json > $dir/wer.json
 fi
