@@ -215,7 +215,7 @@ class SpeechLLMTrainer(Bookkeeping):
             if self.step % o.log_every == 0:
                 self.log(f"warm-up step {self.step} adapter CTC loss/token {tot / max(1, n_tok):.3f} "
                          f"lr {self.sched.get_last_lr()[0]:.2e} {n_tok / (time.time() - t0):.0f} tokens/s")
-                tot, n_tok = 0.0, 0
+                tot, n_tok, t0 = 0.0, 0, time.time()
         self.batch_in_epoch = 0
         if self.main:
             self.log("adapter CTC reading of dev utterances after warm-up: " + " | ".join(self._ctc_samples()))
