@@ -395,3 +395,26 @@ def test_trainer_end_to_end(parts, tmp_path):
     assert t.resume() and t.epoch == 2 and t.step == 3 + 2 * t.steps_per_epoch
     assert "adapter CTC reading" in (tmp_path / "exp" / "train.log").read_text()
     shutil.rmtree(tmp_path / "exp")
+
+
+# ---- the bundled model -------------------------------------------------------------------------
+def test_bundled_speech_llm(capsys):
+    """bible-en-speechllm-tiny is listed by `asrkit models`, loads by name and transcribes bundled samples."""
+    from asrkit.cli.main import main
+    from asrkit.frontend import load_audio
+    from asrkit.metrics import wer
+    from asrkit.models.registry import PRETRAINED_DIR
+
+    assert main(["models"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("bible-en-speechllm-tiny"))
+    assert "\tspeech_llm\t" in line and "tasks asr,ast" in line
+    folder = PRETRAINED_DIR / "bible-en-speechllm-tiny"
+    assert (folder / "README.md").exists() and sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) < 35e6
+    m = load_speech_llm("bible-en-speechllm-tiny")
+    with pytest.raises(UserError, match="tasks: asr, ast"):
+        m.prompt_ids("asr_ast")
+    samples = PRETRAINED_DIR.parent / "samples"
+    utts = [json.loads(x) for x in (samples / "samples.jsonl").read_text().splitlines()][:4]
+    hyps = m.generate([load_audio(samples / u["audio"]) for u in utts], "asr", num_beams=1)
+    # The card's test-set WER is ~59 %; a broken model, front end or splice gives ~100 % or more.
+    assert wer([u["text"] for u in utts], hyps).value < 80

@@ -15,7 +15,7 @@ stop_stage=100
 python=${python:-../../.venv/bin/python}
 exp=exp/speech_llm
 encoder_model=exp/ctc_small/model
-max_utts=200   # evaluation subset (first N utterances of each test set); empty = all
+max_utts=      # evaluation subset (first N utterances of each test set); empty = all
 name=bible-en-speechllm-tiny
 export OMP_NUM_THREADS=1
 
@@ -54,7 +54,8 @@ fi
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "stage 3: bundle $name and score the bundled (float16) model"
   out=../../asrkit/pretrained/$name
-  $python local/bundle_speech_llm.py --exp $exp/train --llm-exp $exp/llm_pretrain --out $exp/bundle/$name --stage model
+  $python local/bundle_speech_llm.py --exp $exp/train --llm-exp $exp/llm_pretrain --out $exp/bundle/$name --stage model \
+    --tasks asr ast
   for set in test_en:asr test_es:ast; do
     nice -n 19 $python local/eval_speech_llm.py --model $exp/bundle/$name --manifest data/manifests/${set%%:*}.jsonl \
       --task ${set#*:} --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/bundle/decode/${set%%:*}

@@ -36,6 +36,7 @@ from asrkit.models.speech_llm.aux_ctc import ctc_greedy_text
 from asrkit.models.speech_llm.config import AdapterConfig, LoraSettings, SpeechLLMConfig
 from asrkit.models.speech_llm.dataset import collate, encoder_cache, make_batches, make_examples
 from asrkit.models.speech_llm.model import LossTerms, SpeechLLM, load_llm
+from asrkit.models.speech_llm.prompt import TASK_PROMPTS
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
 from asrkit.utils.progress import progress
@@ -133,6 +134,8 @@ class SpeechLLMTrainer(Bookkeeping):
                                   llm_dim=llm_model.get_input_embeddings().weight.shape[1],
                                   hidden_dim=config.adapter_hidden, downsample_rate=config.downsample_rate),
             lora=config.lora,
+            # The model serves the tasks it is trained on; others are refused with the task list.
+            prompts={t: TASK_PROMPTS[t] for t in sorted({task for _, task in specs}) if t in TASK_PROMPTS},
         )
         self.model = SpeechLLM(mcfg, llm_model, tok, ctc.frontend.cmvn, ctc.encoder).to(self.device)
         self.model.add_lora()
