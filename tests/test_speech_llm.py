@@ -418,3 +418,18 @@ def test_bundled_speech_llm(capsys):
     hyps = m.generate([load_audio(samples / u["audio"]) for u in utts], "asr", num_beams=1)
     # The card's test-set WER is ~59 %; a broken model, front end or splice gives ~100 % or more.
     assert wer([u["text"] for u in utts], hyps).value < 80
+
+
+def test_latent_inputs_without_encoder(parts, tmp_path):
+    """encoder_type "none" (e.g. hertz-codec latents) with downsample rate 1: inputs are encoder outputs."""
+    cfg = SpeechLLMConfig(encoder_type="none", adapter=AdapterConfig(encoder_dim=16, llm_dim=32, hidden_dim=24,
+                                                                      downsample_rate=1))
+    m = SpeechLLM(cfg, parts["model"]._base_llm(), parts["tok"])
+    latents = [torch.randn(7, 16), torch.randn(4, 16)]
+    assert [a.shape[0] for a in m._audio(latents)] == [7, 4]  # one placeholder per latent frame
+    want = m.generate_ids(latents, "asr", num_beams=2, max_new_tokens=4)
+    with pytest.raises(UserError, match="no acoustic encoder"):
+        m.features([np.zeros(16000, dtype=np.float32)])
+    m.save_pretrained(tmp_path / "latent")
+    assert not (tmp_path / "latent" / "encoder.safetensors").exists()
+    assert load_speech_llm(tmp_path / "latent").generate_ids(latents, "asr", num_beams=2, max_new_tokens=4) == want
