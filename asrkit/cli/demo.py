@@ -1,4 +1,7 @@
-"""`asrkit demo`: decode the bundled sample audio with the bundled demo model and print its WER."""
+"""`asrkit demo`: decode the bundled sample audio with the bundled demo model and print its WER.
+
+``--task ast`` (a speech LLM, e.g. ``--model bible-en-speechllm-tiny``) translates the bundled Spanish
+samples into English and prints the BLEU against their English reference text."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import torch
 
 from asrkit.frontend import SAMPLE_RATE
 from asrkit.inference import Recognizer
-from asrkit.metrics import wer
+from asrkit.metrics import corpus_bleu, wer
 from asrkit.models.registry import DEFAULT_MODEL
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -22,24 +25,28 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="decode the bundled samples and score them", description=__doc__)
     p.add_argument("--model", "-m", default=None, help=f"model folder or bundled name (default {DEFAULT_MODEL})")
+    p.add_argument("--task", default="asr", choices=("asr", "ast"),
+                   help="asr: English samples, WER; ast: Spanish samples -> English, BLEU (speech LLMs)")
     p.add_argument("--output", "-o", default=None, help="also write the hypotheses to this JSONL file")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
-    manifest = SAMPLES / "samples.jsonl"
+    manifest = SAMPLES / ("samples_es.jsonl" if args.task == "ast" else "samples.jsonl")
     utts = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rec = Recognizer(args.model)
+    rec = Recognizer(args.model, task=args.task)
+    field = "translation" if args.task == "ast" else "text"
     waves = [rec.load(SAMPLES / u["audio"]) for u in utts]
     t0 = time.perf_counter()
     hyps = rec.decode_waves(waves)
     elapsed = time.perf_counter() - t0
     audio_s = sum(len(w) for w in waves) / SAMPLE_RATE
     for u, h in zip(utts, hyps):
-        print(f"{u['id']}\n  REF: {u['text']}\n  HYP: {h}")
-    result = wer([u["text"] for u in utts], hyps)
-    print(result.format())
+        print(f"{u['id']}\n  REF: {u[field]}\n  HYP: {h}")
+    refs = [u[field] for u in utts]
+    result = corpus_bleu(refs, hyps) if args.task == "ast" else wer(refs, hyps)
+    print(result.line if args.task == "ast" else result.format())
     print(f"{len(utts)} utterances, {audio_s:.1f} s of audio decoded in {elapsed:.2f} s "
           f"(RTF {elapsed / audio_s:.4f}, {audio_s / elapsed:.0f}x real time, 1 thread)")
     if args.output:

@@ -56,6 +56,9 @@ class Recognizer:
         self.min_duration = min_duration
         self.max_duration = max_duration
         if isinstance(self.model, CTCModel):
+            if cfg.task != "asr":
+                raise UserError(f"--task {cfg.task}: a CTC model only transcribes (asr); translation needs a speech "
+                                "LLM, e.g. --model bible-en-speechllm-tiny")
             self.decoding = CTCDecoding(cfg, self.model.tokenizer)
         else:
             from asrkit.inference.llm_decoding import LLMDecoding

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# LM fusion on the speech LLM head (issue 5): the bundled bible-en-speechllm-tiny decoded with every
+# decoding method on English ASR (Mark + Jude, WER), Spanish -> English speech translation (Spanish
+# Mark + Jude audio against the English WEB text, BLEU) and, to see the methods that subtract an internal
+# LM at work, English ASR of another text domain (fortunes, WER). Weights are tuned with `asrkit tune` on
+# each task's dev set only (Titus / Spanish Titus / 100 held-out fortunes), then the test set is decoded
+# once with the tuned config. Resumable: finished steps are skipped.
+#   local/run_speech_llm_fusion.sh       (from egs/bible, after stages 0-5 of run.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+asrkit=${asrkit:-../../.venv/bin/asrkit}
+python=${python:-../../.venv/bin/python}
+model=${model:-bible-en-speechllm-tiny}
+lm=exp/lm
+out=${out:-exp/speech_llm/fusion}
+beam=${beam:-4}
+export OMP_NUM_THREADS=1
+mkdir -p $out
+
+# LODR's low-order source LM: a word 2-gram of the Bible training text (the speech LLM's training targets).
+[ -s $lm/source_word2.arpa ] || $asrkit lm ngram --text data/lm/train_text_en.txt --order 2 --unit word \
+  --output $lm/source_word2.arpa
+
+# name: task : metric : dev set : test set : external LM stem
+for spec in asr_bible:asr:wer:dev_en:test_en:source ast_bible:ast:bleu:dev_es:test_es:source \
+            asr_fortunes:asr:wer:fortunes_dev_en:fortunes_test_en:target; do
+  IFS=: read -r name task metric dev test tgt <<< "$spec"
+  d=$out/$name
+  mkdir -p $d
+  ext=$lm/${tgt}_word3.arpa
+  common="--task $task --beam $beam"
+  declare -A args grids
+  args[greedy]="--method greedy --task $task"
+  args[beam]="--method beam $common"
+  args[shallow_fusion]="--method shallow_fusion --lm $ext $common"
+  args[rescore]="--method rescore --lm $ext --nbest $beam $common"
+  # The speech LLM was trained on Bible text, so its source-domain LM is the Bible train-text n-gram;
+  # in domain that is the external LM itself (tuning then decides whether subtracting it helps).
+  args[density_ratio]="--method density_ratio --lm $ext --source-lm $lm/source_word3.arpa $common"
+  args[lodr]="--method lodr --lm $ext --source-lm $lm/source_word2.arpa $common"
+  args[ilme]="--method ilme --lm $ext $common"  # internal LM: the LLM on the prompt without the audio
+  # Protocol (as local/run_cross_domain.sh): shallow fusion searches (lambda, eos bias) -- the AR search's
+  # length control; rescoring (lambda, insertion bonus); the subtracting methods keep shallow fusion's
+  # eos bias and search (lambda, mu) with mu = 0 included, so on dev they can only match or beat it.
+  grids[shallow_fusion]="lm_weight=0.1:0.7:0.1 eos_bias=-0.2,-1,-2"
+  grids[rescore]="lm_weight=0.1:0.9:0.2 insertion_bonus=0,1,2"
+  sub_grid="lm_weight=0.1:0.9:0.2"
+  grids[density_ratio]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"
+  grids[lodr]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"
+  grids[ilme]="$sub_grid ilm_weight=0,0.1,0.2,0.35,0.5"
+  for method in greedy beam shallow_fusion rescore density_ratio lodr ilme; do
+    conf=${args[$method]}
+    if [ -n "${grids[$method]:-}" ]; then
+      extra=""
+      case $method in density_ratio|lodr|ilme)
+        extra="--eos-bias $($python -c "import json;print(json.load(open('$d/tune_shallow_fusion/best.json'))['eos_bias'])")" ;;
+      esac
+      [ -s $d/tune_$method/best.json ] || $asrkit tune -m $model --dev data/manifests/$dev.jsonl $conf $extra \
+        --metric $metric --grid ${grids[$method]} --out $d/tune_$method --threads 1
+      conf="--config $d/tune_$method/best.json"
+    fi
+    if [ ! -s $d/$method.log ]; then
+      echo "== $name $method: $conf" >&2
+      $asrkit decode -q -m $model -i data/manifests/$test.jsonl -o $d/$method.jsonl $conf --threads 1 \
+        2> $d/$method.log.tmp
+      mv $d/$method.log.tmp $d/$method.log
+    fi
+    $asrkit score --ref data/manifests/$test.jsonl --hyp $d/$method.jsonl --metric $metric --json > $d/$method.$metric.json
+  done
+  unset args grids
+done
+$python local/speech_llm_fusion_table.py $out > $out/table.md
+cat $out/table.md
