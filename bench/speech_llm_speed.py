@@ -116,6 +116,17 @@ def _full_model(device: torch.device, dtype: torch.dtype, layers: int | None):
     return model, sum(p.numel() for p in model.parameters())
 
 
+def _timed_generate(model, chunk: list[np.ndarray], beams: int, n: int, dtype: torch.dtype) -> float:
+    """Seconds for HF generate of exactly ``n`` new tokens per row, audio front end included."""
+    device = model.device
+    _sync(device)
+    t = time.perf_counter()
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+        model.generate_ids(chunk, "asr", num_beams=beams, max_new_tokens=n, min_new_tokens=n)
+    _sync(device)
+    return time.perf_counter() - t
+
+
 def full(args: argparse.Namespace) -> list[dict]:
     device = torch.device(args.device)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[args.dtype]
@@ -129,14 +140,8 @@ def full(args: argparse.Namespace) -> list[dict]:
         for batch in args.batches:
             chunk = waves[:batch]
             audio_s = sum(len(w) for w in chunk) / 16000
-
-            def run(n: int) -> float:
-                _sync(device)
-                t = time.perf_counter()
-                with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-                    model.generate_ids(chunk, "asr", num_beams=beams, max_new_tokens=n, min_new_tokens=n)
-                _sync(device)
-                return time.perf_counter() - t
+            def run(n: int, chunk=chunk, beams=beams) -> float:
+                return _timed_generate(model, chunk, beams, n, dtype)
 
             run(2)  # warm-up (kernels, allocator)
             ttft = min(run(1) for _ in range(args.repeats))
