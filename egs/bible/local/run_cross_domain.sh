@@ -50,22 +50,11 @@ for spec in bible:dev_en:test_en:source fortunes:fortunes_dev_en:fortunes_test_e
   grids[lodr]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"
   grids[ilme]="$sub_grid ilm_weight=0,0.1,0.2,0.35,0.5"
   for method in greedy beam shallow_fusion shallow_fusion_word rescore density_ratio lodr ilme tlg; do
-    conf=${args[$method]}
-    if [ -n "${grids[$method]:-}" ]; then
-      extra=""
-      case $method in density_ratio|lodr|ilme)
-        extra="--insertion-bonus $($python -c "import json;print(json.load(open('$d/tune_shallow_fusion/best.json'))['insertion_bonus'])")" ;;
-      esac
-      [ -s $d/tune_$method/best.json ] || $asrkit tune -m $model --dev data/manifests/$dev.jsonl $conf $extra \
-        --grid ${grids[$method]} --out $d/tune_$method
-      conf="--config $d/tune_$method/best.json"
-    fi
-    if [ ! -s $d/$method.log ]; then
-      echo "== $domain $method: $conf" >&2
-      $asrkit decode -q -m $model -i data/manifests/$test.jsonl -o $d/$method.jsonl $conf 2> $d/$method.log.tmp
-      mv $d/$method.log.tmp $d/$method.log
-    fi
-    $asrkit score --ref data/manifests/$test.jsonl --hyp $d/$method.jsonl --metric wer --json > $d/$method.wer.json
+    extra=()
+    case $method in density_ratio|lodr|ilme)
+      extra=(--insertion-bonus "$($python -c "import json;print(json.load(open('$d/tune_shallow_fusion/best.json'))['insertion_bonus'])")") ;;
+    esac
+    local/tune_and_decode.sh $d $method $model $dev $test wer "${args[$method]}" "${grids[$method]:-}" "${extra[@]}"
   done
   unset args grids
 done

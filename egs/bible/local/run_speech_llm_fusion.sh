@@ -49,23 +49,12 @@ for spec in asr_bible:asr:wer:dev_en:test_en:source ast_bible:ast:bleu:dev_es:te
   grids[lodr]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"
   grids[ilme]="$sub_grid ilm_weight=0,0.1,0.2,0.35,0.5"
   for method in greedy beam shallow_fusion rescore density_ratio lodr ilme; do
-    conf=${args[$method]}
-    if [ -n "${grids[$method]:-}" ]; then
-      extra=""
-      case $method in density_ratio|lodr|ilme)
-        extra="--eos-bias $($python -c "import json;print(json.load(open('$d/tune_shallow_fusion/best.json'))['eos_bias'])")" ;;
-      esac
-      [ -s $d/tune_$method/best.json ] || $asrkit tune -m $model --dev data/manifests/$dev.jsonl $conf $extra \
-        --metric $metric --grid ${grids[$method]} --out $d/tune_$method --threads 1
-      conf="--config $d/tune_$method/best.json"
-    fi
-    if [ ! -s $d/$method.log ]; then
-      echo "== $name $method: $conf" >&2
-      $asrkit decode -q -m $model -i data/manifests/$test.jsonl -o $d/$method.jsonl $conf --threads 1 \
-        2> $d/$method.log.tmp
-      mv $d/$method.log.tmp $d/$method.log
-    fi
-    $asrkit score --ref data/manifests/$test.jsonl --hyp $d/$method.jsonl --metric $metric --json > $d/$method.$metric.json
+    extra=()
+    case $method in density_ratio|lodr|ilme)
+      extra=(--eos-bias "$($python -c "import json;print(json.load(open('$d/tune_shallow_fusion/best.json'))['eos_bias'])")") ;;
+    esac
+    threads=1 local/tune_and_decode.sh $d $method $model $dev $test $metric "${args[$method]}" "${grids[$method]:-}" \
+      "${extra[@]}"
   done
   unset args grids
 done
