@@ -69,7 +69,8 @@ class UnitBonus:
         return "UnitBonus()"
 
 
-def word_boundaries(vocab: Sequence[str], decode_one: Callable[[int], str] | None = None) -> tuple[list[bool], list[bool]]:
+def word_boundaries(vocab: Sequence[str],
+                    decode_one: Callable[[int], str] | None = None) -> tuple[list[bool], list[bool]]:
     """Per unit: (starts a new word, belongs to a word). ``decode_one`` maps a byte-level token id to its
     text (needed for LLM tokenizers, whose vocab strings are byte-mapped); sentencepiece vocabs need none."""
     if any(p.startswith(WORD_START) for p in vocab):
