@@ -14,7 +14,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from asrkit.encoder import SANMConfig
 from asrkit.errors import UserError
 from asrkit.frontend import GlobalCMVN
 from asrkit.models import load_model
@@ -29,44 +28,16 @@ from asrkit.models.speech_llm import (
     split_multitask,
 )
 from asrkit.models.speech_llm.prompt import render_prompt
-from asrkit.models.speech_llm.tokenizer import train_bpe_tokenizer
 from lm.interface import LanguageModel
+from tests.conftest import make_mooer_release
 
 CORPUS = ["In the beginning, God created the heavens and the earth.", "The earth was formless and empty.",
           "God said, let there be light, and there was light.", "En el principio crió Dios los cielos y la tierra."]
 
 
 @pytest.fixture(scope="module")
-def parts(tmp_path_factory):
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    texts = CORPUS * 20 + [render_prompt(QWEN_CHAT_TEMPLATE, p) for p in TASK_PROMPTS.values()] * 5
-    tok = train_bpe_tokenizer(texts, 300)
-    torch.manual_seed(0)
-    qcfg = Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                       num_attention_heads=4, num_key_value_heads=2, eos_token_id=tok.eos_id,
-                       pad_token_id=tok.pad_id, tie_word_embeddings=False)
-    llm = Qwen2ForCausalLM(qcfg).eval()
-    llm_dir = tmp_path_factory.mktemp("qwen")
-    llm.save_pretrained(llm_dir)
-    tok.save(llm_dir)
-    cfg = SpeechLLMConfig(
-        encoder=SANMConfig(output_size=32, attention_heads=4, linear_units=64, num_blocks=2),
-        adapter=AdapterConfig(encoder_dim=32, llm_dim=32, hidden_dim=48, downsample_rate=2),
-        lora=LoraSettings(r=4, alpha=8),
-    )
-    cmvn = GlobalCMVN(torch.full((560,), -8.0) + 0.1 * torch.randn(560), 0.15 + 0.02 * torch.rand(560))
-    model = SpeechLLM(cfg, llm, tok, cmvn)
-    model.add_lora()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0.0, 0.3)
-    model.eval()
-    rng = np.random.default_rng(0)
-    # 1.00 s -> 98 fbank frames -> T_lfr 17 (odd: one frame dropped); 1.45 s -> 143 -> T_lfr 24.
-    waves = [0.1 * rng.standard_normal(n).astype(np.float32) for n in (16000, 23200)]
-    return {"tok": tok, "llm_dir": llm_dir, "model": model, "waves": waves}
+def parts(tiny_speech_llm):
+    return tiny_speech_llm  # built in conftest.py (shared with test_mooer_release_cli.py)
 
 
 def full_logp(model, audio: torch.Tensor, prompt: list[int], tokens: list[int]) -> torch.Tensor:
@@ -230,18 +201,7 @@ def test_save_load_roundtrip(parts, tmp_path):
 
 # ---- MooER release folders ---------------------------------------------------------------------
 def make_release(m, root, sub="asr_ast_mtl"):
-    (root / "paraformer_encoder").mkdir(parents=True)
-    m.frontend.cmvn.save(root / "paraformer_encoder" / "am.mvn")
-    torch.save(m.encoder.state_dict(), root / "paraformer_encoder" / "paraformer-encoder.pth")
-    (root / sub).mkdir()
-    adapter = {f"encoder_projector.{k}": v.clone() for k, v in m.encoder_projector.state_dict().items()}
-    torch.save(adapter, root / sub / "adapter_project.pt")
-    lora = root / sub / "lora_weights"
-    m.llm.save_pretrained(str(lora))
-    # Released LoRA weights are adapter_model.bin (torch pickles), not safetensors.
-    torch.save(load_file(str(lora / "adapter_model.safetensors")), lora / "adapter_model.bin")
-    (lora / "adapter_model.safetensors").unlink()
-    return root
+    return make_mooer_release(m, root, sub)
 
 
 def test_mooer_release_loads(parts, tmp_path):

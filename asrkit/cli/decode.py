@@ -24,8 +24,9 @@ import torch
 from asrkit.data.inputs import InputError, Utterance, iter_inputs
 from asrkit.errors import UserError
 from asrkit.frontend import SAMPLE_RATE
-from asrkit.inference.decode_config import METHODS, DecodeConfig
+from asrkit.inference.decode_config import CTC_BEAM, METHODS, DecodeConfig
 from asrkit.inference.recognizer import Recognizer
+from asrkit.models.speech_llm.prompt import split_multitask
 from asrkit.utils.progress import progress
 
 
@@ -35,7 +36,8 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("decoding method (defaults in brackets)")
     g.add_argument("--config", default=None, help="decoding config JSON (e.g. from `asrkit tune`)")
     g.add_argument("--method", default=None, choices=METHODS, help=f"[{d.method}]")
-    g.add_argument("--beam", type=int, default=None, help=f"beam size [{d.beam}]")
+    g.add_argument("--beam", type=int, default=None,
+                   help=f"beam size [CTC {CTC_BEAM}; speech LLM: its generation.num_beams, MooER 4]")
     g.add_argument("--nbest", type=int, default=None, help=f"first-pass hypotheses for rescore [{d.nbest}]")
     g.add_argument("--prune-topk", type=int, default=None, help="CTC units tried per frame [beam]")
     g.add_argument("--token-min-logp", type=float, default=None,
@@ -81,6 +83,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-duration", type=float, default=60.0)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def output_record(uid: str, text: str, task: str) -> dict:
+    """One output line. ``asr_ast`` answers "transcript\\ntranslation": the two parts go to ``text`` and
+    ``translation`` (score them with --hyp-field text / translation); an answer that is not two lines is all
+    transcript, with an empty translation (as MooER's own inference reads it)."""
+    if task != "asr_ast":
+        return {"id": uid, "text": text}
+    transcript, translation = split_multitask(text)
+    return {"id": uid, "text": transcript, "translation": translation or ""}
 
 
 def _done_ids(path: Path) -> set[str]:
@@ -159,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
                 return
             texts = rec.decode_waves([w for _, w in pending])
             for (utt, wave), text in zip(pending, texts):
-                out.write(json.dumps({"id": utt.id, "text": text}, ensure_ascii=False) + "\n")
+                out.write(json.dumps(output_record(utt.id, text, rec.config.task), ensure_ascii=False) + "\n")
                 audio_s += len(wave) / SAMPLE_RATE
             out.flush()
             n_written += len(pending)

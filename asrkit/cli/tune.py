@@ -25,6 +25,7 @@ from asrkit.inference.recognizer import Recognizer
 from asrkit.inference.tuning import grid_points, parse_grid, plot, search
 from asrkit.metrics import corpus_bleu, error_rate
 from asrkit.models import CTCModel
+from asrkit.models.speech_llm.prompt import split_multitask
 from asrkit.utils.progress import progress
 
 
@@ -99,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
             decode = LLMDecoding(cfg, rec.model)
             for i in range(0, len(waves), args.batch_size):
                 hyps += decode(waves[i : i + args.batch_size])
+        if cfg.task == "asr_ast":  # "transcript\ntranslation": score the part the metric is about
+            hyps = [split_multitask(h)[1] or "" if args.metric == "bleu" else split_multitask(h)[0] for h in hyps]
         if args.metric == "bleu":
             return corpus_bleu(refs, hyps).value
         return error_rate(refs, hyps, args.metric).value

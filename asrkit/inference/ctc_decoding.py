@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from asrkit.errors import UserError
-from asrkit.inference.decode_config import DecodeConfig
+from asrkit.inference.decode_config import CTC_BEAM, DecodeConfig
 from asrkit.tokenizer import Tokenizer
 from decoders import ctc_greedy_search
 from decoders.ctc_prefix_beam import ctc_prefix_beam_search_batch
@@ -89,12 +89,12 @@ class CTCDecoding:
             return [tok.decode(h) for h in ctc_greedy_search(log_probs, lengths, tok.blank_id)]
         if self.tlg is not None:
             return [" ".join(words) for words in self.tlg.decode_batch(
-                log_probs, lengths, beam=float(cfg.beam), max_active=cfg.max_active, lm_weight=cfg.lm_weight,
-                word_penalty=-cfg.insertion_bonus)]
+                log_probs, lengths, beam=float(cfg.beam_or(CTC_BEAM)), max_active=cfg.max_active,
+                lm_weight=cfg.lm_weight, word_penalty=-cfg.insertion_bonus)]
         nbest = cfg.nbest if self.rescorers else 1
         bonus = 0.0 if self.rescorers else cfg.insertion_bonus
-        batch = ctc_prefix_beam_search_batch(log_probs, lengths, max(cfg.beam, nbest), self.scorers, cfg.prune_topk,
-                                             bonus, tok.blank_id, nbest, cfg.token_min_logp,
+        batch = ctc_prefix_beam_search_batch(log_probs, lengths, max(cfg.beam_or(CTC_BEAM), nbest), self.scorers,
+                                             cfg.prune_topk, bonus, tok.blank_id, nbest, cfg.token_min_logp,
                                              cfg.beam_prune_logp)
         out = []
         for hyps in batch:

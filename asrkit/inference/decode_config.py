@@ -14,12 +14,13 @@ from asrkit.errors import UserError
 
 METHODS = ("greedy", "beam", "shallow_fusion", "rescore", "density_ratio", "lodr", "ilme", "tlg")
 NEEDS_LM = ("shallow_fusion", "rescore", "density_ratio", "lodr", "ilme", "tlg")
+CTC_BEAM = 8  # a CTC model's beam (prefix search; TLG's lattice beam) when none is given
 
 
 @dataclass
 class DecodeConfig:
     method: str = "greedy"
-    beam: int = 8
+    beam: int | None = None  # None: the head's own default (CTC_BEAM; a speech LLM's generation.num_beams, MooER 4)
     nbest: int = 8  # hypotheses of the first pass that ``rescore`` re-ranks
     prune_topk: int | None = None  # CTC pre-beam: units tried per frame (default: beam)
     token_min_logp: float | None = None  # CTC pre-beam: also skip units with log p below this (e.g. -8)
@@ -49,9 +50,13 @@ class DecodeConfig:
             raise UserError(f"--method {self.method} needs --source-lm (an LM of the acoustic training text)")
         if self.method == "tlg" and not self.graph:
             raise UserError("--method tlg needs --graph (a folder made by `asrkit lm tlg`)")
-        if self.beam < 1 or self.nbest < 1:
+        if (self.beam is not None and self.beam < 1) or self.nbest < 1:
             raise UserError("--beam and --nbest must be at least 1")
         return self
+
+    def beam_or(self, default: int) -> int:
+        """The beam size: ``beam`` if set, else the decoding head's ``default``."""
+        return default if self.beam is None else self.beam
 
     def to_dict(self) -> dict:
         return asdict(self)

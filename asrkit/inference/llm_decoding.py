@@ -28,6 +28,8 @@ class LLMDecoding:
     def __init__(self, cfg: DecodeConfig, model):
         self.cfg = cfg.check()
         self.model = model
+        # Without --beam a speech LLM searches with its own generation setting (MooER: 4 beams).
+        self.beam = 1 if cfg.method == "greedy" else cfg.beam_or(model.config.generation.num_beams)
         if cfg.method == "tlg":
             raise UserError("--method tlg needs a CTC model (a TLG graph is built over CTC units)")
         self.scorers: list[WeightedScorer] = []
@@ -71,9 +73,8 @@ class LLMDecoding:
         scorers = self.scorers
         if self._lm is not None:
             scorers = ilme(self._lm, cfg.lm_weight, model.prompt_only_lm(cfg.task, len(waves)), cfg.ilm_weight)
-        beam = 1 if cfg.method == "greedy" else cfg.beam
         nbest = cfg.nbest if self.rescorers else 1
-        results = ar_beam_search(head, len(waves), head.eos_id, beam=max(beam, nbest), scorers=scorers,
+        results = ar_beam_search(head, len(waves), head.eos_id, beam=max(self.beam, nbest), scorers=scorers,
                                  max_new_tokens=cfg.max_new_tokens, length_penalty=cfg.length_penalty,
                                  eos_bias=cfg.eos_bias, nbest=nbest)
         out = []

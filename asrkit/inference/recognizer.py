@@ -26,12 +26,15 @@ from asrkit.models import CTCModel, load_model
 __all__ = ["METHODS", "Recognizer"]
 
 
-def _load(model: str | Path | None, llm: str | Path | None) -> torch.nn.Module:
-    """A model folder or bundled name; a MooER release folder (or any speech LLM given ``llm``) as a speech LLM."""
-    if llm is not None or (model is not None and (Path(model) / "paraformer_encoder").is_dir()):
+def _load(model: str | Path | None, llm: str | Path | None, task: str = "asr") -> torch.nn.Module:
+    """A model folder or bundled name; a MooER release (root or task sub-folder, or any speech LLM given
+    ``llm``) as a speech LLM. ``task`` picks a release's sub-folder (asr/, ast/, asr_ast_mtl/)."""
+    from asrkit.models.speech_llm.mooer_release import is_mooer_release
+
+    if llm is not None or (model is not None and is_mooer_release(model)):
         from asrkit.models.speech_llm import load_speech_llm
 
-        return load_speech_llm(model, llm=llm)
+        return load_speech_llm(model, llm=llm, task=task)
     return load_model(model)
 
 
@@ -52,7 +55,7 @@ class Recognizer:
         else:
             cfg = DecodeConfig(**{k: v for k, v in settings.items() if v is not None})
         self.config = cfg.check()
-        self.model = model if isinstance(model, torch.nn.Module) else _load(model, llm)
+        self.model = model if isinstance(model, torch.nn.Module) else _load(model, llm, cfg.task)
         self.min_duration = min_duration
         self.max_duration = max_duration
         if isinstance(self.model, CTCModel):

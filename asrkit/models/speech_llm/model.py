@@ -41,7 +41,7 @@ from asrkit.models.speech_llm.adapter import LinearAdapter
 from asrkit.models.speech_llm.aux_ctc import adapter_ctc_loss
 from asrkit.models.speech_llm.conditioned_lm import ConditionedLM
 from asrkit.models.speech_llm.config import SpeechLLMConfig
-from asrkit.models.speech_llm.prompt import SplicedBatch, render_prompt, splice
+from asrkit.models.speech_llm.prompt import SplicedBatch, answer_ids, render_prompt, splice
 from asrkit.models.speech_llm.tokenizer import LLMTokenizer
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
@@ -297,19 +297,12 @@ class SpeechLLM(nn.Module):
 
     @torch.inference_mode()
     def generate_ids(self, inputs: Sequence, task: str, **gen) -> list[list[int]]:
-        """Token ids (without ``<|im_end|>`` and padding) from Hugging Face ``generate`` on the spliced inputs."""
+        """Token ids from Hugging Face ``generate`` on the spliced inputs: each row up to its first
+        ``<|im_end|>``, without ``<|endoftext|>`` (:func:`.prompt.answer_ids`, MooER's stopping rule)."""
         batch = self.build_inputs(self._audio(inputs), task)
         out = self.lm.generate(inputs_embeds=batch.inputs_embeds, attention_mask=batch.attention_mask,
                                generation_config=self.generation_config(**gen))
-        result = []
-        for row in out.tolist():
-            ids = []
-            for i in row:
-                if i in (self.tokenizer.eos_id, self.tokenizer.pad_id):
-                    break
-                ids.append(i)
-            result.append(ids)
-        return result
+        return [answer_ids(row, self.tokenizer.eos_id, self.tokenizer.pad_id) for row in out.tolist()]
 
     def generate(self, inputs: Sequence, task: str, num_beams: int | None = None, **gen) -> list[str]:
         """Text per input, MooER's decoding: HF ``generate(inputs_embeds=..., attention_mask=...)`` with

@@ -96,7 +96,8 @@ def resolve_release(path: str | Path, task: str) -> tuple[Path, Path]:
         if path.name not in FOLDER_PROMPTS:
             raise UserError(f"{path}: unknown MooER task folder name (expected one of {sorted(FOLDER_PROMPTS)})")
         if task not in FOLDER_PROMPTS[path.name]:
-            raise UserError(f"{path}: a MooER '{path.name}' model cannot do task {task!r}")
+            raise UserError(f"{path}: a MooER '{path.name}' model cannot do task {task!r} "
+                            f"(it serves --task {'|'.join(FOLDER_PROMPTS[path.name])})")
         return path.parent, path
     for name in TASK_FOLDERS[task]:
         if (path / name / "adapter_project.pt").exists():

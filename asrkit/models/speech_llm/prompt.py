@@ -57,6 +57,19 @@ def split_multitask(text: str) -> tuple[str, str | None]:
     return " ".join(lines), None
 
 
+def answer_ids(row: Sequence[int], eos_id: int, pad_id: int) -> list[int]:
+    """The answer in one row of generated ids: up to the first ``eos_id`` (``<|im_end|>``), without ``pad_id``.
+
+    Only ``<|im_end|>`` ends an answer, as in MooER; ``<|endoftext|>`` (Qwen's pad, also what ``generate``
+    writes after a finished row) is dropped wherever it stands and the tokens after it are kept, which is
+    what MooER's ``batch_decode(skip_special_tokens=True)`` does with it.
+    """
+    row = list(row)
+    if eos_id in row:
+        row = row[: row.index(eos_id)]
+    return [i for i in row if i != pad_id]
+
+
 @dataclass
 class SplicedBatch:
     """LLM inputs of one batch. ``labels`` is None at inference (no answer part)."""
