@@ -10,7 +10,9 @@ never asked to learn (case, punctuation, quote style). :func:`normalize_text` ap
    curly double quotes (``“ ” „ ‟ ″``) become ``"``.
 4. Every punctuation or symbol character (Unicode categories ``P*`` and ``S*``) is replaced by a
    space, except an apostrophe with a letter on both sides, which is kept (``don't``, ``israel's``).
-   A leading or trailing apostrophe (``'tis``, ``dogs'``) is removed like other punctuation.
+   A leading or trailing apostrophe (``'tis``, ``dogs'``) is removed like other punctuation, and so
+   is one next to a Han character: Chinese has no contractions, so there it is a quotation mark
+   (``‘过去’`` -> ``过去``).
 5. Runs of whitespace become one space; leading and trailing spaces are stripped.
 6. Chinese (``lang`` ``zh``/``cmn``/``yue``, with any region suffix such as ``zh-CN``, or text
    that is mostly Han, see :func:`is_mostly_han`): spaces between two Han characters are removed,
@@ -71,13 +73,19 @@ def _is_chinese_lang(lang: str | None) -> bool:
     return re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0] in _CHINESE_LANGS
 
 
+def _in_word(char: str) -> bool:
+    """A letter that can stand next to a word-internal apostrophe: alphabetic and not Han."""
+    return char.isalpha() and not _HAN_CHAR.match(char)
+
+
 def _strip_punctuation(text: str) -> str:
     out = []
     last = len(text) - 1
     for i, char in enumerate(text):
         if char == "'":
-            # Kept only inside a word: a letter must stand on both sides.
-            if 0 < i < last and text[i - 1].isalpha() and text[i + 1].isalpha():
+            # Kept only inside a word: a letter must stand on both sides, and neither may be Han
+            # (Han characters are letters to str.isalpha, but ' between them is a quotation mark).
+            if 0 < i < last and _in_word(text[i - 1]) and _in_word(text[i + 1]):
                 out.append(char)
             else:
                 out.append(" ")
