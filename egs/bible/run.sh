@@ -53,7 +53,8 @@ fi
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   echo "stage 2: synthesis (espeak-ng + sox + noise/reverb) and manifests"
   # English first: each manifest is written as soon as its set is complete.
-  for set in train_en dev_en test_en fortunes_test_en fortunes_dev_en train_es dev_es test_es train_zh test_zh; do
+  for set in train_en dev_en test_en fortunes_test_en fortunes_dev_en train_es dev_es test_es train_zh test_zh \
+      heldout_dev_en heldout_dev_es; do
     $python local/synth.py --data $data --set $set --nj $nj
   done
   $python local/data_stats.py $data/manifests

@@ -106,7 +106,7 @@ def parse_spec(spec: str) -> tuple[Path, str]:
 class SpeechLLMTrainer(Bookkeeping):
     def __init__(self, config: SpeechLLMTrainConfig, encoder_model: str | Path, llm: str | Path, data: list[str],
                  exp: str | Path, dev: list[str] | None = None, feats_dir: str | Path | None = None,
-                 cache_dir: str | Path | None = None):
+                 cache_dir: str | Path | None = None, init_adapter: str | Path | None = None):
         self.cfg = config
         self.exp = Path(exp)
         self.rank, self.world, self.device = distributed.setup()
@@ -138,6 +138,8 @@ class SpeechLLMTrainer(Bookkeeping):
             prompts={t: TASK_PROMPTS[t] for t in sorted({task for _, task in specs}) if t in TASK_PROMPTS},
         )
         self.model = SpeechLLM(mcfg, llm_model, tok, ctc.frontend.cmvn, ctc.encoder).to(self.device)
+        if init_adapter is not None:
+            self._load_adapter(Path(init_adapter))
         self.model.add_lora()
         self.tok = tok
         o = config.optim
@@ -184,6 +186,21 @@ class SpeechLLMTrainer(Bookkeeping):
         tasks = {t: sum(e.task == t for e in self.train_ex) for t in sorted({e.task for e in self.train_ex})}
         self.log(f"speech LLM {n_all / 1e6:.2f}M params, {n_train / 1e6:.2f}M trainable (adapter + LoRA); "
                  f"train examples {tasks}; {self.steps_per_epoch} steps/epoch, world {self.world}, {self.device}")
+
+    def _load_adapter(self, folder: Path) -> None:
+        """Start the adapter from a speech LLM folder's ``adapter.safetensors`` (continued training)."""
+        from safetensors.torch import load_file
+
+        path = folder / "adapter.safetensors"
+        if not path.exists():
+            raise UserError(f"{folder}: no adapter.safetensors to start the adapter from")
+        prefix = "encoder_projector."
+        state = {k[len(prefix):]: v.float() for k, v in load_file(str(path)).items() if k.startswith(prefix)}
+        own = self.model.encoder_projector.state_dict()
+        if set(state) != set(own) or any(state[k].shape != v.shape for k, v in own.items()):
+            raise UserError(f"{path}: adapter keys/shapes do not match this encoder and LLM")
+        self.model.encoder_projector.load_state_dict(state)
+        self.log(f"adapter initialised from {path}")
 
     def _batches(self, epoch: int) -> list[list[int]]:
         o = self.cfg.optim
@@ -261,6 +278,11 @@ class SpeechLLMTrainer(Bookkeeping):
                 self.history.append(rec)
                 self.log("end of " + " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                               for k, v in rec.items()))
+                # A usable folder after every epoch, so a run cut short still leaves a model to evaluate.
+                self.model.eval().save_pretrained(self.exp / "last_epoch_model")
+                (self.exp / "last_epoch_model" / "train_history.json").write_text(
+                    json.dumps(self.history, indent=2) + "\n")
+                self.model.train()
             self.save_checkpoint()
         if self.main and self.epoch >= o.epochs:
             self.model.eval().save_pretrained(self.exp / "model")
@@ -319,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--feats-dir", default=None, help="shared fbank cache folder")
     p.add_argument("--cache-dir", default=None, help="encoder output cache folder (default EXP/enc_cache)")
     p.add_argument("--resume", action="store_true", help="continue from EXP/checkpoint.pt if present")
+    p.add_argument("--init-adapter", default=None,
+                   help="speech LLM folder whose adapter.safetensors starts the adapter (continued training; "
+                        "pass that folder's llm/ as --llm)")
     p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
     args = p.parse_args(argv)
@@ -328,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.epochs is not None:
             cfg.optim.epochs = args.epochs
         trainer = SpeechLLMTrainer(cfg, args.encoder_model, args.llm, args.data, args.exp, args.dev,
-                                   args.feats_dir, args.cache_dir)
+                                   args.feats_dir, args.cache_dir, args.init_adapter)
         if args.resume:
             trainer.resume()
         trainer.train()

@@ -67,6 +67,11 @@ def main() -> None:
     ap.add_argument("--n-zh-test", type=int, default=200)
     ap.add_argument("--max-train-words", type=int, default=70,
                     help="train verses longer than this (in words) are not synthesized (>25 s of audio)")
+    ap.add_argument("--n-heldout-dev-en", type=int, default=400,
+                    help="larger English dev set: training-book verses not synthesized for training and kept "
+                         "out of every LM text (Titus alone has 46 verses, too few to tune fusion weights on)")
+    ap.add_argument("--n-heldout-dev-es", type=int, default=300,
+                    help="the same for Spanish -> English (held-out aligned training-book verses)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     text_dir, sets_dir, lm_dir = args.data / "text", args.data / "sets", args.data / "lm"
@@ -103,11 +108,24 @@ def main() -> None:
 
     web_train = select_by_split(web, "train")
     al_train = select_by_split(aligned, "train")
+    train_en_rows = sample_rows(short(web_train, 1), args.n_train_en, args.seed)
+    train_es_rows = sample_rows(short(al_train, 1), args.n_train_es, args.seed + 1)
+    # Held-out dev verses: training books, but neither synthesized for training (in either language) nor in
+    # any LM text below, so weights tuned on them are not biased towards an LM that has seen them.
+    used = {r[0] for r in train_en_rows} | {r[0] for r in train_es_rows}
+    heldout_en = sample_rows([r for r in short(web_train, 1) if r[0] not in used], args.n_heldout_dev_en,
+                             args.seed + 5)
+    used |= {r[0] for r in heldout_en}
+    heldout_es = sample_rows([r for r in short(al_train, 1) if r[0] not in used], args.n_heldout_dev_es,
+                             args.seed + 6)
+    heldout_ids = {r[0] for r in heldout_en} | {r[0] for r in heldout_es}
     sets: dict[str, list[SetRow]] = {
-        "train_en": en_rows(sample_rows(short(web_train, 1), args.n_train_en, args.seed)),
+        "train_en": en_rows(train_en_rows),
         "dev_en": en_rows(select_by_split(web, "dev")),
         "test_en": en_rows(select_by_split(web, "test")),
-        "train_es": es_rows(sample_rows(short(al_train, 1), args.n_train_es, args.seed + 1)),
+        "train_es": es_rows(train_es_rows),
+        "heldout_dev_en": en_rows(heldout_en),
+        "heldout_dev_es": es_rows(heldout_es),
         "dev_es": es_rows(select_by_split(aligned, "dev")),
         "test_es": es_rows(select_by_split(aligned, "test")),
     }
@@ -129,7 +147,7 @@ def main() -> None:
         print(f"set {name}: {len(rows)} utterances, {sum(len(r[2].split()) for r in rows)} words")
 
     # --- LM text: only train-book verses and the fortunes that are neither test nor dev audio
-    train_lines = [expand_digits(t, "en") for _, t in web_train]
+    train_lines = [expand_digits(t, "en") for v, t in web_train if v not in heldout_ids]
     fort_lm = [expand_digits(t, "en") for i, t in fortunes if i not in fort_test_ids]
     write_lines(lm_dir / "train_text_en.txt", train_lines)
     write_lines(lm_dir / "fortunes_lm_en.txt", fort_lm)
@@ -143,7 +161,7 @@ def main() -> None:
             if lang == "zh" or "fortune-" in utt:
                 continue
             split = split_of(utt.split("-", 1)[1])
-            assert split == name.split("_")[0], (name, utt)
+            assert split == ("train" if name.startswith("heldout_") else name.split("_")[0]), (name, utt)
     assert sorted(web_train, key=lambda r: verse_key(r[0])) == web_train
 
 
