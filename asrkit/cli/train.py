@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", default=None,
                    help="start from these weights (an epoch-N.pt of an earlier run, or a model folder); "
                         "its tokenizer.model and am.mvn are reused")
+    p.add_argument("--init-encoder", default=None,
+                   help="transfer learning: start the encoder from this model folder (or epoch-N.pt) and reuse its "
+                        "am.mvn, with this run's own units and a new CTC output layer (e.g. English -> Mandarin)")
     p.set_defaults(func=run)
 
 
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.train, args.dev):
         if path and not Path(path).exists():
             raise UserError(f"{path}: no such manifest")
-    trainer = Trainer(cfg, args.train, args.dev, args.exp, nj=args.nj, feats_dir=args.feats_dir, init=args.init)
+    trainer = Trainer(cfg, args.train, args.dev, args.exp, nj=args.nj, feats_dir=args.feats_dir, init=args.init,
+                      init_encoder=args.init_encoder)
     if args.resume:
         trainer.resume()
     trainer.train(stop_after_epoch=args.stop_after_epoch)

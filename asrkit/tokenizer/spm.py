@@ -12,6 +12,7 @@ import sentencepiece as spm
 from asrkit.errors import UserError
 
 BLANK_PIECE = "<blk>"
+UNIT_TYPES = ("bpe", "char")
 
 
 class Tokenizer:
@@ -45,8 +46,16 @@ class Tokenizer:
         return [self.sp.id_to_piece(i) for i in range(self.vocab_size)]
 
 
-def train_tokenizer(texts: Iterable[str], output: str | Path, vocab_size: int = 500) -> Tokenizer:
-    """Train a BPE model on (already normalised) sentences; writes ``output`` (a .model file)."""
+def train_tokenizer(texts: Iterable[str], output: str | Path, vocab_size: int = 500, units: str = "bpe") -> Tokenizer:
+    """Train a sentencepiece model on (already normalised) sentences; writes ``output`` (a .model file).
+
+    ``units="bpe"``: BPE with ``vocab_size`` pieces. ``units="char"``: one piece per character of the corpus
+    (character coverage 1.0; ``vocab_size`` only caps it), the units of Chinese ASR. Without sentencepiece's
+    dummy prefix, so Chinese text (no spaces once normalised) has no ``▁`` pieces and a unit is exactly a Han
+    character; a space between Latin words is a ``▁`` piece of its own.
+    """
+    if units not in UNIT_TYPES:
+        raise UserError(f"unknown tokenizer units {units!r} (available: {', '.join(UNIT_TYPES)})")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     data = "\n".join(t for t in texts if t.strip())
@@ -57,8 +66,9 @@ def train_tokenizer(texts: Iterable[str], output: str | Path, vocab_size: int = 
         sentence_iterator=iter(data.splitlines()),
         model_writer=buf,
         vocab_size=vocab_size,
-        model_type="bpe",
+        model_type=units,
         character_coverage=1.0,
+        add_dummy_prefix=units == "bpe",
         pad_id=0, pad_piece=BLANK_PIECE, unk_id=1, bos_id=-1, eos_id=-1,
         hard_vocab_limit=False,  # tiny corpora get fewer units instead of an error
         num_threads=1,  # determinism: multi-threaded BPE training can break ties differently

@@ -9,6 +9,7 @@ from pathlib import Path
 from asrkit.encoder import SANMConfig
 from asrkit.encoder.hertz import HertzCodecConfig
 from asrkit.errors import UserError
+from asrkit.tokenizer.spm import UNIT_TYPES
 
 
 @dataclass
@@ -53,7 +54,8 @@ class HertzTrainConfig:
 
 @dataclass
 class TrainConfig:
-    vocab_size: int = 500
+    vocab_size: int = 500  # BPE units; for "char" units an upper bound (every character of the text is a unit)
+    units: str = "bpe"  # "bpe" (sentencepiece BPE) or "char" (one unit per character: Chinese)
     encoder: SANMConfig = field(default_factory=SANMConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     frontend: str = "paraformer"  # or "hertz" (then ``hertz`` holds its settings)
@@ -68,6 +70,7 @@ class TrainConfig:
             d = json.loads(path.read_text())
             cfg = cls(
                 vocab_size=int(d.get("vocab_size", 500)),
+                units=str(d.get("units", "bpe")),
                 encoder=SANMConfig.from_dict(d.get("encoder", {})),
                 optim=OptimConfig(**d.get("optim", {})),
                 frontend=d.get("frontend", "paraformer"),
@@ -77,12 +80,16 @@ class TrainConfig:
             raise UserError(f"{path}: invalid training config ({err})") from None
         except UserError as err:
             raise UserError(f"{path}: {err}") from None
+        if cfg.units not in UNIT_TYPES:
+            raise UserError(f"{path}: units must be one of {', '.join(UNIT_TYPES)}, not {cfg.units!r}")
         if cfg.frontend not in ("paraformer", "hertz"):
             raise UserError(f"{path}: frontend must be 'paraformer' or 'hertz', not {cfg.frontend!r}")
         return cfg
 
     def to_dict(self) -> dict:
         d = {"vocab_size": self.vocab_size, "encoder": self.encoder.to_dict(), "optim": asdict(self.optim)}
+        if self.units != "bpe":
+            d["units"] = self.units
         if self.frontend != "paraformer":
             d.update(frontend=self.frontend, hertz=self.hertz.to_dict())
         return d

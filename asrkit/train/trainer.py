@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from asrkit.encoder.hertz.checkpoint import build_codec
 from asrkit.errors import UserError
 from asrkit.frontend import FbankConfig, FrontendConfig, GlobalCMVN, lfr_length
+from asrkit.metrics import error_rate
 from asrkit.models.ctc import CTCModel, CTCModelConfig
 from asrkit.models.hertz_frontend import HertzFrontendConfig
 from asrkit.text import normalize_text
@@ -55,7 +56,8 @@ def _examples(index: dict, tok: Tokenizer, max_frames: int | None, out_len: Call
 
 class Trainer(Bookkeeping):
     def __init__(self, config: TrainConfig, train_manifest: str, dev_manifest: str | None, exp_dir: str,
-                 nj: int = 2, feats_dir: str | None = None, init: str | None = None):
+                 nj: int = 2, feats_dir: str | None = None, init: str | None = None,
+                 init_encoder: str | None = None):
         self.cfg = config
         self.exp = Path(exp_dir)
         self.rank, self.world, self.device = distributed.setup()
@@ -66,8 +68,13 @@ class Trainer(Bookkeeping):
         torch.manual_seed(config.optim.seed)
         fcfg = FrontendConfig(fbank=FbankConfig())
         cache = Path(feats_dir) if feats_dir else self.exp / "feats"
+        if init and init_encoder:
+            raise UserError("--init and --init-encoder exclude each other (one continues a run, the other transfers "
+                            "an encoder to new units)")
         if init:
             self._adopt_units(Path(init))
+        elif init_encoder:
+            self._adopt_units(Path(init_encoder), names=("am.mvn",))
         self.hertz = config.frontend == "hertz"
         hz = config.hertz
         if self.hertz:
@@ -90,7 +97,7 @@ class Trainer(Bookkeeping):
         tok_path = self.exp / "tokenizer.model"
         if self.main and not tok_path.exists():
             texts = [normalize_text(u["text"]) for u in train_index["utts"].values()]
-            train_tokenizer(texts, tok_path, config.vocab_size)
+            train_tokenizer(texts, tok_path, config.vocab_size, config.units)
         cmvn_path = self.exp / "am.mvn"
         if self.main and not cmvn_path.exists():
             if self.hertz:  # CMVN of the 32-dim mu latents, as the codec computes them at the start
@@ -126,6 +133,8 @@ class Trainer(Bookkeeping):
             self.model.codec.compressor.requires_grad_(hz.train_proj_in)
         if init:
             self._init_weights(Path(init))
+        elif init_encoder:
+            self._init_encoder(Path(init_encoder))
         self.frontend = self.model.frontend
         # The model reads cached codec outputs during training (its codec would only recompute them).
         self.forward_kwargs = {"inputs": "hidden"} if self.hertz else {}
@@ -157,10 +166,11 @@ class Trainer(Bookkeeping):
                      f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
 
     # ---- initialisation from an earlier run ------------------------------------------------------
-    def _adopt_units(self, init: Path) -> None:
-        """Continuing a run must keep its BPE units and CMVN: copy them from the earlier run's folder."""
+    def _adopt_units(self, init: Path, names: tuple[str, ...] = ("tokenizer.model", "am.mvn")) -> None:
+        """Continuing a run must keep its BPE units and CMVN: copy them from the earlier run's folder.
+        An encoder transferred to new units keeps only the CMVN its inputs were normalised with."""
         src = init if init.is_dir() else init.parent
-        for name in ("tokenizer.model", "am.mvn"):
+        for name in names:
             if self.main and not (self.exp / name).exists():
                 if not (src / name).exists():
                     raise UserError(f"{src}: no {name} to continue from")
@@ -175,6 +185,25 @@ class Trainer(Bookkeeping):
             state = torch.load(init, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state)
         self.log(f"initialised from {init}")
+
+    def _init_encoder(self, init: Path) -> None:
+        """Transfer learning: the encoder (and front end) of another model, a new CTC output layer.
+
+        The source's encoder shape must equal this config's; its CTC layer (``ctc.*``, over the source's units)
+        is left out, so the output layer over this run's units starts from its random initialisation.
+        """
+        if init.is_dir():
+            state = CTCModel.from_pretrained(init).state_dict()
+        else:
+            state = torch.load(init, map_location="cpu", weights_only=True)
+        state = {k: v for k, v in state.items() if not k.startswith("ctc.")}
+        own = {k: v for k, v in self.model.state_dict().items() if not k.startswith("ctc.")}
+        bad = sorted(set(own) ^ set(state)) or [k for k in own if own[k].shape != state[k].shape]
+        if bad:
+            raise UserError(f"{init}: its encoder does not match this config's (e.g. {bad[0]}); --init-encoder needs "
+                            "the same encoder shape")
+        self.model.load_state_dict(state, strict=False)
+        self.log(f"encoder initialised from {init}; new CTC output layer over {self.tok.vocab_size} units")
 
     # ---- training ------------------------------------------------------------------------
     def _collate(self, batch: list[int], examples: list[Example], frames, gen: torch.Generator | None):
@@ -245,6 +274,9 @@ class Trainer(Bookkeeping):
                 refs.append(self.dev_refs[self.dev_ex[i].uid])
                 hyps.append(normalize_text(self.tok.decode(ids)))
         model.train()
+        if self.cfg.units == "char":  # Chinese: a sentence is one "word", so the rate that means something is CER
+            cer = error_rate(refs, hyps, "cer").value if refs else float("nan")
+            return {"dev_loss": tot / max(1, n), "dev_cer": cer}
         return {"dev_loss": tot / max(1, n), "dev_wer": 100 * jiwer.wer(refs, hyps) if refs else float("nan")}
 
     def finalize(self) -> None:
@@ -259,7 +291,7 @@ class Trainer(Bookkeeping):
         self.model.load_state_dict(avg)
         if self.dev:
             res = self.evaluate()
-            self.log(f"averaged epochs {[p.stem for p in paths]}: dev_loss {res['dev_loss']:.4g} "
-                     f"dev_wer {res['dev_wer']:.2f}")
+            self.log(f"averaged epochs {[p.stem for p in paths]}: "
+                     + " ".join(f"{k} {v:.4g}" if k == "dev_loss" else f"{k} {v:.2f}" for k, v in res.items()))
         self.model.save_pretrained(self.exp / "model")
         self.log(f"wrote {self.exp / 'model'}")
