@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from asrkit.utils.config_io import from_dict
+
 
 @dataclass
 class SANMConfig:
@@ -41,13 +43,11 @@ class SANMConfig:
         return self.num_blocks * max(self.right_context, self.fsmn_right)
 
     @classmethod
-    def from_dict(cls, d: dict) -> SANMConfig:
-        # FunASR spells the shift "sanm_shfit"; accept it so its YAML configs load as they are.
-        d = dict(d)
-        if "sanm_shfit" in d:
-            d["sanm_shift"] = d.pop("sanm_shfit")
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in known})
+    def from_dict(cls, d: dict, where: str = "encoder config") -> SANMConfig:
+        """Unknown keys and wrong types are refused (asrkit/utils/config_io.py): a dropped key such as
+        ``normalize_before`` would silently build another model."""
+        # FunASR spells the shift "sanm_shfit"; accept it so its encoder settings load as they are.
+        return from_dict(cls, d, where, aliases={"sanm_shfit": "sanm_shift"})
 
     @classmethod
     def paraformer_large(cls) -> SANMConfig:

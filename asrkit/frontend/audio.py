@@ -10,6 +10,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from asrkit.errors import UserError
+from asrkit.frontend.wav_header import declared_wav_frames
 
 SAMPLE_RATE = 16000
 
@@ -28,9 +29,15 @@ def load_audio(path: str | Path, target_sr: int = SAMPLE_RATE) -> np.ndarray:
     Raises UserError with the file name for missing, empty, truncated or non-audio files.
     """
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (OSError, ValueError) as err:  # a name too long, a NUL byte, no permission
+        raise UserError(f"{path}: cannot access ({getattr(err, 'strerror', None) or err})") from None
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not an audio file")
+    if st.st_size == 0:
         raise UserError(f"{path}: empty file")
     try:
         wave, sr = sf.read(str(path), dtype="float32", always_2d=True)
@@ -39,6 +46,10 @@ def load_audio(path: str | Path, target_sr: int = SAMPLE_RATE) -> np.ndarray:
         raise UserError(f"{path}: not readable as audio ({msg})") from None
     if wave.shape[0] == 0:
         raise UserError(f"{path}: audio has no samples")
+    declared = declared_wav_frames(path)
+    if declared is not None and wave.shape[0] < declared:
+        raise UserError(f"{path}: truncated WAV file (the header declares {declared / sr:.2f} s of audio, "
+                        f"the file holds {wave.shape[0] / sr:.2f} s)")
     # Averaging channels matches MooER/FunASR's downmix.
     mono = wave.mean(axis=1) if wave.shape[1] > 1 else wave[:, 0]
     if not np.isfinite(mono).all():

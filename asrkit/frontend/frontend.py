@@ -10,6 +10,7 @@ import torch
 from asrkit.frontend.cmvn import GlobalCMVN
 from asrkit.frontend.fbank import FbankConfig, fbank
 from asrkit.frontend.lfr import apply_lfr
+from asrkit.utils.config_io import from_dict
 
 
 @dataclass
@@ -30,9 +31,8 @@ class FrontendConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> FrontendConfig:
-        d = dict(d)
-        return cls(fbank=FbankConfig(**d.pop("fbank", {})), **d)
+    def from_dict(cls, d: dict, where: str = "frontend config") -> FrontendConfig:
+        return from_dict(cls, d, where)
 
 
 class Frontend:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from asrkit.encoder import SANMConfig, SANMEncoder
@@ -33,24 +33,26 @@ from asrkit.errors import UserError
 from asrkit.frontend import Frontend, FrontendConfig, GlobalCMVN
 from asrkit.models.hertz_frontend import FRONTEND_TYPES, HertzFrontend, HertzFrontendConfig, LatentUpsampler
 from asrkit.tokenizer import Tokenizer
+from asrkit.utils.config_io import from_dict, json_kind, read_json_object
+from asrkit.utils.safe_load import load_safetensors
 
 MODEL_TYPE = "sanm_ctc"
 
 
-def frontend_config_from_dict(d: dict | str) -> FrontendConfig | HertzFrontendConfig:
+def frontend_config_from_dict(d: dict | str, where: str = "config.json") -> FrontendConfig | HertzFrontendConfig:
     """``"paraformer"``/``"hertz"`` (defaults) or a dict; a dict without ``type`` is the Paraformer fbank/LFR one."""
     if isinstance(d, str):
         d = {"type": d}
     if not isinstance(d, dict):
-        raise UserError(f"config.json: frontend must be an object or one of {FRONTEND_TYPES}")
+        raise UserError(f"{where}: frontend must be an object or one of {FRONTEND_TYPES}")
     d = dict(d)
     kind = d.get("type", "paraformer")
     if kind == "hertz":
-        return HertzFrontendConfig.from_dict(d)
+        return HertzFrontendConfig.from_dict(d, f"{where}: frontend")
     if kind != "paraformer":
-        raise UserError(f"config.json: unknown frontend type {kind!r} (available: {', '.join(FRONTEND_TYPES)})")
+        raise UserError(f"{where}: unknown frontend type {kind!r} (available: {', '.join(FRONTEND_TYPES)})")
     d.pop("type", None)
-    return FrontendConfig.from_dict(d)
+    return FrontendConfig.from_dict(d, f"{where}: frontend")
 
 
 @dataclass
@@ -73,14 +75,22 @@ class CTCModelConfig:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> CTCModelConfig:
+    def from_dict(cls, d: dict, where: str = "config.json") -> CTCModelConfig:
+        """Unknown keys and wrong types are refused, naming ``where`` and the key (asrkit/utils/config_io.py)."""
+        if not isinstance(d, dict):
+            raise UserError(f"{where}: expected a JSON object, got {json_kind(d)}")
         if d.get("model_type") != MODEL_TYPE:
-            raise UserError(f"config.json: model_type {d.get('model_type')!r} is not {MODEL_TYPE!r}")
-        return cls(
-            vocab_size=int(d["vocab_size"]),
-            encoder=SANMConfig.from_dict(d.get("encoder", {})),
-            frontend=frontend_config_from_dict(d.get("frontend", {})),
-        )
+            raise UserError(f"{where}: model_type {d.get('model_type')!r} is not {MODEL_TYPE!r}")
+        d = dict(d)
+        frontend = frontend_config_from_dict(d.pop("frontend", {}), where)
+        encoder = SANMConfig.from_dict(d.pop("encoder", {}), f"{where}: encoder")
+        if "vocab_size" not in d:
+            raise UserError(f"{where}: no vocab_size")
+        config = from_dict(cls, d, where)
+        config.encoder, config.frontend = encoder, frontend
+        if config.vocab_size < 2:
+            raise UserError(f"{where}: vocab_size must be at least 2, not {config.vocab_size}")
+        return config
 
 
 class CTCHead(nn.Module):
@@ -159,15 +169,16 @@ class CTCModel(nn.Module):
         for name in ("config.json", "model.safetensors", "tokenizer.model", "am.mvn"):
             if not (folder / name).exists():
                 raise UserError(f"{folder}: not a CTC model folder (missing {name})")
-        try:
-            cfg_dict = json.loads((folder / "config.json").read_text())
-        except json.JSONDecodeError as err:
-            raise UserError(f"{folder / 'config.json'}: invalid JSON ({err})") from None
-        config = CTCModelConfig.from_dict(cfg_dict)
+        cfg_path = folder / "config.json"
+        config = CTCModelConfig.from_dict(read_json_object(cfg_path, "model config"), str(cfg_path))
         model = cls(config, Tokenizer(folder / "tokenizer.model"), GlobalCMVN.from_file(folder / "am.mvn"))
-        state = load_file(str(folder / "model.safetensors"))
+        state = load_safetensors(folder / "model.safetensors")
         # CMVN buffers are not in the state dict: they come from am.mvn.
-        result = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+        try:
+            result = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+        except RuntimeError as err:  # a tensor of another shape than config.json gives
+            detail = next((x.strip() for x in str(err).splitlines() if "size mismatch" in x), str(err)[:160])
+            raise UserError(f"{folder / 'model.safetensors'}: does not match config.json ({detail})") from None
         if result.missing_keys or result.unexpected_keys:
             raise UserError(
                 f"{folder / 'model.safetensors'}: keys do not match config.json "

@@ -25,6 +25,7 @@ from torch import nn
 from asrkit.encoder.hertz import HertzCodecConfig
 from asrkit.errors import UserError
 from asrkit.frontend import GlobalCMVN
+from asrkit.utils.config_io import from_dict
 
 FRONTEND_TYPES = ("paraformer", "hertz")
 
@@ -56,13 +57,10 @@ class HertzFrontendConfig:
         return {"type": "hertz", "codec": self.codec.to_dict(), "upsample": self.upsample}
 
     @classmethod
-    def from_dict(cls, d: dict) -> HertzFrontendConfig:
+    def from_dict(cls, d: dict, where: str = "hertz front end config") -> HertzFrontendConfig:
         d = dict(d)
         d.pop("type", None)
-        unknown = sorted(set(d) - {"codec", "upsample"})
-        if unknown:
-            raise UserError(f"hertz front end config: unknown key(s) {unknown}")
-        return cls(codec=HertzCodecConfig.from_dict(d.get("codec", {})), upsample=int(d.get("upsample", 2)))
+        return from_dict(cls, d, where)
 
 
 class HertzFrontend:

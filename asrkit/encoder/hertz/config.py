@@ -10,16 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from asrkit.errors import UserError
-
-
-def _from_dict(cls, d: dict, what: str):
-    """Build dataclass ``cls`` from ``d``; an unknown key is a user error (a typo would otherwise be ignored)."""
-    if not isinstance(d, dict):
-        raise UserError(f"{what}: expected a JSON object, got {type(d).__name__}")
-    unknown = sorted(set(d) - set(cls.__dataclass_fields__))
-    if unknown:
-        raise UserError(f"{what}: unknown key(s) {unknown}")
-    return cls(**d)
+from asrkit.utils.config_io import from_dict
 
 
 @dataclass
@@ -104,8 +95,8 @@ class HertzCodecConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> HertzCodecConfig:
-        return _from_dict(cls, d, "hertz codec config")
+    def from_dict(cls, d: dict, where: str = "hertz codec config") -> HertzCodecConfig:
+        return from_dict(cls, d, where)
 
 
 @dataclass
@@ -131,5 +122,5 @@ class HertzQuantizerConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> HertzQuantizerConfig:
-        return _from_dict(cls, d, "hertz quantizer config")
+    def from_dict(cls, d: dict, where: str = "hertz quantizer config") -> HertzQuantizerConfig:
+        return from_dict(cls, d, where)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 from asrkit.encoder import SANMConfig
 from asrkit.errors import UserError
 from asrkit.frontend import FrontendConfig
 from asrkit.models.speech_llm.prompt import QWEN_CHAT_TEMPLATE, TASK_PROMPTS
+from asrkit.utils.config_io import from_dict, json_kind
 
 MODEL_TYPE = "speech_llm"
 # "sanm": waveforms/fbank -> Paraformer SANM encoder (60 ms frames); "none": the caller passes encoder
@@ -47,18 +48,6 @@ class GenerationDefaults:
     length_penalty: float = 0.8
     eos_bias: float = -0.2
     max_new_tokens: int = 200
-
-
-def _sub(cls, d: dict | None, where: str):
-    d = dict(d or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise UserError(f"{where}: unknown keys {unknown}")
-    try:
-        return cls(**d)
-    except TypeError as err:
-        raise UserError(f"{where}: {err}") from None
 
 
 @dataclass
@@ -106,23 +95,11 @@ class SpeechLLMConfig:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config.json") -> SpeechLLMConfig:
+        """Unknown keys and wrong types are refused, naming ``where`` and the key (asrkit/utils/config_io.py)."""
+        if not isinstance(d, dict):
+            raise UserError(f"{where}: expected a JSON object, got {json_kind(d)}")
         if d.get("model_type") != MODEL_TYPE:
             raise UserError(f"{where}: model_type {d.get('model_type')!r} is not {MODEL_TYPE!r}")
-        prompts = d.get("prompts", TASK_PROMPTS)
-        if not isinstance(prompts, dict) or not prompts:
+        if "prompts" in d and (not isinstance(d["prompts"], dict) or not d["prompts"]):
             raise UserError(f"{where}: prompts must be a non-empty object task -> prompt")
-        try:
-            frontend = FrontendConfig.from_dict(d.get("frontend", {}))
-        except TypeError as err:
-            raise UserError(f"{where}: frontend: {err}") from None
-        return cls(
-            encoder_type=d.get("encoder_type", "sanm"),
-            encoder=SANMConfig.from_dict(d.get("encoder", {})),
-            frontend=frontend,
-            adapter=_sub(AdapterConfig, d.get("adapter"), f"{where}: adapter"),
-            lora=_sub(LoraSettings, d.get("lora"), f"{where}: lora"),
-            generation=_sub(GenerationDefaults, d.get("generation"), f"{where}: generation"),
-            chat_template=d.get("chat_template", QWEN_CHAT_TEMPLATE),
-            prompts={str(k): str(v) for k, v in prompts.items()},
-            lora_merged=bool(d.get("lora_merged", False)),
-        )
+        return from_dict(cls, d, where)
