@@ -1,0 +1,94 @@
+"""CTC forced alignment (decoders/ctc_alignment.py) and word timestamps built on it."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from asrkit.longform.timestamps import group_words, word_timestamps
+from asrkit.models import load_model
+from decoders.ctc_alignment import ctc_forced_align
+
+
+def _collapse(path, blank=0):
+    out, prev = [], None
+    for p in path:
+        if p != prev and p != blank:
+            out.append(p)
+        prev = p
+    return out
+
+
+def _brute_force(lp, units):
+    """The best frame path spelling ``units``, by trying every path."""
+    best, best_path = -np.inf, None
+    for path in itertools.product(range(lp.shape[1]), repeat=lp.shape[0]):
+        if _collapse(path) == list(units):
+            score = sum(lp[t, k] for t, k in enumerate(path))
+            if score > best:
+                best, best_path = score, path
+    return best, best_path
+
+
+def _spans_of(path, units):
+    """Frame spans of each unit on a frame path (which frames emit the u-th unit)."""
+    spans, u, prev = [], -1, 0
+    for t, p in enumerate(path):
+        if p != 0 and (p != prev):
+            u += 1
+            spans.append([t, t + 1])
+        elif p != 0:
+            spans[u][1] = t + 1
+        prev = p
+    return [tuple(s) for s in spans]
+
+
+def test_known_alignment():
+    """Frames that clearly say: blank blank A A blank B blank blank A(repeat) blank."""
+    path = [0, 0, 1, 1, 0, 2, 0, 0, 1, 0]
+    lp = np.full((len(path), 3), np.log(0.05))
+    lp[np.arange(len(path)), path] = np.log(0.9)
+    assert ctc_forced_align(lp, [1, 2, 1]) == [(2, 4), (5, 6), (8, 9)]
+
+
+def test_matches_exhaustive_search():
+    rng = np.random.default_rng(0)
+    for units in ([1], [1, 2], [2, 2], [1, 2, 1], [1, 1, 2]):
+        for n_frames in range(len(units) + 1, 7):
+            lp = torch.log_softmax(torch.tensor(rng.normal(size=(n_frames, 3)) * 2), -1).numpy()
+            best, path = _brute_force(lp, units)
+            if path is None:
+                assert ctc_forced_align(lp, units) is None
+                continue
+            spans = ctc_forced_align(lp, units)
+            assert spans == _spans_of(path, units), (units, n_frames)
+
+
+def test_infeasible_and_empty():
+    lp = np.log(np.full((3, 3), 1 / 3))
+    assert ctc_forced_align(lp, [1, 1, 1]) is None  # needs 5 frames (two blanks between repeats)
+    assert ctc_forced_align(lp, []) == []
+    assert ctc_forced_align(lp, [1, 2, 1]) is not None
+
+
+def test_word_timestamps_of_a_known_alignment():
+    model = load_model(None)
+    tok = model.tokenizer
+    units = tok.encode("the light was good")
+    # One frame of blank, then each unit on two frames with a blank after it.
+    path = [0]
+    for u in units:
+        path += [u, u, 0]
+    lp = np.full((len(path), tok.vocab_size), -20.0, dtype=np.float32)
+    lp[np.arange(len(path)), path] = 0.0
+    words = word_timestamps(torch.from_numpy(lp), "the light was good", tok, 0.06, offset_s=10.0)
+    assert [w.word for w in words] == ["the", "light", "was", "good"]
+    # Expected from the path: a word runs from its first unit's first frame to its last unit's last frame.
+    spans = ctc_forced_align(lp, units)
+    expect = group_words(units, spans, tok)
+    for w, (text, s, e) in zip(words, expect):
+        assert w.word == text
+        assert w.start == pytest.approx(10.0 + s * 0.06) and w.end == pytest.approx(10.0 + e * 0.06)
+    assert words[0].start == pytest.approx(10.06)
+    assert all(a.end <= b.start for a, b in zip(words, words[1:]))

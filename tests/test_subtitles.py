@@ -1,0 +1,84 @@
+"""SRT and WebVTT files from a transcript: valid syntax, increasing non-overlapping cues, the words in order."""
+
+import re
+
+from asrkit.longform.subtitles import cues, subtitle_path, to_srt, to_vtt
+from asrkit.longform.timestamps import Word
+from asrkit.longform.transcriber import Segment, Transcript
+
+SRT_TIME = r"(\d\d):(\d\d):(\d\d),(\d\d\d)"
+VTT_TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
+
+
+def _seconds(m, i):
+    h, mi, s, ms = (int(m.group(i + k)) for k in range(4))
+    assert mi < 60 and s < 60
+    return h * 3600 + mi * 60 + s + ms / 1000
+
+
+def parse_srt(text):
+    """A strict SubRip reader: numbered cues from 1, one timing line, text lines, a blank line after each."""
+    assert text.endswith("\n\n")
+    out = []
+    for n, block in enumerate(text[:-2].split("\n\n"), 1):
+        lines = block.split("\n")
+        assert lines[0] == str(n)
+        m = re.fullmatch(SRT_TIME + " --> " + SRT_TIME, lines[1])
+        assert m, lines[1]
+        assert len(lines) >= 3 and all(line.strip() for line in lines[2:])
+        out.append((_seconds(m, 1), _seconds(m, 5), " ".join(lines[2:])))
+    return out
+
+
+def parse_vtt(text):
+    assert text.startswith("WEBVTT\n\n") and text.endswith("\n\n")
+    out = []
+    for block in text[len("WEBVTT\n\n"):-2].split("\n\n"):
+        lines = block.split("\n")
+        m = re.fullmatch(VTT_TIME + " --> " + VTT_TIME, lines[0])
+        assert m, lines[0]
+        assert len(lines) >= 2 and all(line.strip() and "-->" not in line for line in lines[1:])
+        out.append((_seconds(m, 1), _seconds(m, 5), " ".join(lines[1:])))
+    return out
+
+
+def _transcript():
+    words = [Word(f"w{i}", 3600 + i * 0.5, 3600 + i * 0.5 + 0.3) for i in range(40)]
+    return Transcript("x", 4000.0, [
+        Segment(3599.8, 3620.2, " ".join(w.word for w in words), words),
+        Segment(3625.0, 3626.0, "no --> words here"),
+        Segment(3630.0, 3631.0, ""),
+    ])
+
+
+def _check(cue_list):
+    assert all(s < e for s, e, _ in cue_list)
+    assert all(a[1] <= b[0] for a, b in zip(cue_list, cue_list[1:]))
+
+
+def test_srt_is_valid():
+    tr = _transcript()
+    parsed = parse_srt(to_srt(cues(tr)))
+    _check(parsed)
+    assert " ".join(t for _, _, t in parsed[:-1]).split() == [f"w{i}" for i in range(40)]
+    assert parsed[0][0] == 3600.0  # cues start at their first word (01:00:00,000), not at the segment
+    assert all(e - s <= 7.0 for s, e, _ in parsed[:-1])
+    assert parsed[-1] == (3625.0, 3626.0, "no -> words here")
+
+
+def test_vtt_is_valid():
+    parsed = parse_vtt(to_vtt(cues(_transcript())))
+    _check(parsed)
+    assert len(parsed) == len(parse_srt(to_srt(cues(_transcript()))))
+
+
+def test_long_lines_are_wrapped():
+    tr = Transcript("y", 10.0, [Segment(0.0, 5.0, "a" * 30 + " " + "b" * 30 + " " + "c" * 20)])
+    block = to_srt(cues(tr)).split("\n")
+    assert all(len(line) <= 42 for line in block)
+
+
+def test_subtitle_names(tmp_path):
+    out = tmp_path / "hyp.jsonl"
+    assert subtitle_path(out, "talk-1", "srt") == tmp_path / "talk-1.srt"
+    assert subtitle_path(out, "../a/b c", "vtt") == tmp_path / "_a_b_c.vtt"
