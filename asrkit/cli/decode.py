@@ -5,9 +5,13 @@ lodr, ilme, tlg. ``--config tuned.json`` (written by ``asrkit tune``) sets the m
 given on the command line override it.
 
 Results are appended and flushed as each batch finishes, so an interrupted job keeps its work;
-``--resume`` skips ids already in the output. A bad input gets one error line and the job goes on;
-the exit status is 1 when any input failed. Under ``torchrun`` each rank decodes every WORLD_SIZE-th
-utterance into ``OUTPUT.rankN`` and rank 0 merges them into OUTPUT in input order.
+``--resume`` skips ids already in the output (and first cuts off a last line left half-written by a kill or a
+full disk, so that utterance is decoded again). The output, model, LMs and inputs are all checked before the
+output is touched; an output that is also an input, or an existing file that asrkit did not write, is refused.
+A bad input gets one error line and the job goes on; the exit status is 1 when any input failed. A file name
+starting with ``-`` goes after ``--`` (``asrkit decode -o hyp.jsonl -- -take1.wav``) or as ``./-take1.wav``.
+Under ``torchrun`` each rank decodes every WORLD_SIZE-th utterance into ``OUTPUT.rankN`` and rank 0 merges
+them into OUTPUT in input order.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from pathlib import Path
 
 import torch
 
+from asrkit.cli.argtypes import non_negative_float, positive_int
 from asrkit.data.inputs import InputError, Utterance, iter_inputs
+from asrkit.data.results import ResultWriter, check_output_path, read_results, write_lines_atomic
 from asrkit.errors import UserError
 from asrkit.frontend import SAMPLE_RATE
 from asrkit.inference.decode_config import CTC_BEAM, METHODS, DecodeConfig
 from asrkit.inference.recognizer import Recognizer
 from asrkit.models.speech_llm.prompt import split_multitask
-from asrkit.utils.progress import progress
+from asrkit.utils.progress import progress, silence_libraries
 
 
 def add_decoding_args(p: argparse.ArgumentParser) -> None:
@@ -72,15 +78,17 @@ def decoding_settings(args: argparse.Namespace) -> dict:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decode", help="transcribe audio into a JSONL file", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--input", "-i", nargs="+", required=True, help="audio files, folders, wav.scp or .jsonl")
+    p.add_argument("--input", "-i", nargs="+", default=[], help="audio files, folders, wav.scp or .jsonl")
+    p.add_argument("inputs_after_dashdash", nargs="*", default=[], metavar="INPUT",
+                   help="more inputs; after `--` a name may start with '-'")
     p.add_argument("--output", "-o", required=True, help="output JSONL (one {id, text} per line)")
     p.add_argument("--model", "-m", default=None, help="model folder or bundled name (see `asrkit models`)")
     add_decoding_args(p)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on small models)")
+    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (1 is fastest on small models)")
     p.add_argument("--resume", action="store_true", help="skip ids already present in --output")
-    p.add_argument("--min-duration", type=float, default=0.05)
-    p.add_argument("--max-duration", type=float, default=60.0)
+    p.add_argument("--min-duration", type=non_negative_float, default=0.05)
+    p.add_argument("--max-duration", type=non_negative_float, default=60.0)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -96,40 +104,19 @@ def output_record(uid: str, text: str, task: str) -> dict:
 
 
 def _done_ids(path: Path) -> set[str]:
-    done = set()
-    if path.exists():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash; its utterance is decoded again
-            if "text" in obj:
-                done.add(str(obj["id"]))
-    return done
+    """Ids with a finished line in ``path`` (--resume); a cut last line is repaired (see asrkit/data/results.py)."""
+    return {str(row["id"]) for row in read_results(path)}
 
 
-def _merge(out_path: Path, world: int, order: list[str]) -> None:
-    """Rank 0: the ranks' part files -> OUTPUT, in input order (lines of ids not in ``order`` go last)."""
+def _merge(out_path: Path, world: int, order: list[str], resume: bool) -> None:
+    """Rank 0: the ranks' part files (and, on --resume, OUTPUT's earlier lines) -> OUTPUT, in input order
+    (lines of ids not in ``order`` go last), replaced atomically."""
     lines: dict[str, str] = {}
-    extra: list[str] = []
-    for r in range(world):
-        part = out_path.with_name(f"{out_path.name}.rank{r}")
-        if not part.exists():
-            continue
-        for line in part.read_text(encoding="utf-8").splitlines():
-            try:
-                uid = str(json.loads(line)["id"])
-            except (json.JSONDecodeError, KeyError):
-                continue
-            if uid in lines:
-                continue
-            lines[uid] = line
-    with out_path.open("w", encoding="utf-8") as f:
-        for uid in order:
-            if uid in lines:
-                f.write(lines.pop(uid) + "\n")
-        for line in [*lines.values(), *extra]:
-            f.write(line + "\n")
+    parts = [out_path.with_name(f"{out_path.name}.rank{r}") for r in range(world)]
+    for path in parts + ([out_path] if resume else []):
+        for row in read_results(path, repair=False):
+            lines.setdefault(str(row["id"]), json.dumps(row, ensure_ascii=False))
+    write_lines_atomic(out_path, [lines.pop(uid) for uid in order if uid in lines] + list(lines.values()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,16 +125,23 @@ def run(args: argparse.Namespace) -> int:
     rank = int(os.environ.get("RANK", "0"))
     final_path = Path(args.output)
     out_path = final_path.with_name(f"{final_path.name}.rank{rank}") if world > 1 else final_path
-    if out_path.exists() and not args.resume:
-        out_path.unlink()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    done = _done_ids(out_path) if args.resume else set()
-    if world > 1 and args.resume:
-        done |= _done_ids(final_path)
+    inputs = [*args.input, *args.inputs_after_dashdash]
+    if not inputs:
+        raise UserError("no input: give --input FILE... (or the files after `--`)")
+    if args.quiet:
+        silence_libraries()
+    # Everything is checked (output path, model, LMs, graph) before the output is touched.
+    read_only = [*inputs, args.config, args.lm, args.source_lm, args.ilm]
+    check_output_path(final_path, args.resume, read_only)
+    if world > 1:
+        check_output_path(out_path, args.resume, read_only)
     rec = Recognizer(args.model, args.config, args.min_duration, args.max_duration, llm=args.llm,
                      **decoding_settings(args))
 
-    items = list(iter_inputs(args.input))
+    items = list(iter_inputs(inputs))
+    done = _done_ids(out_path) if args.resume else set()
+    if world > 1 and args.resume:
+        done |= _done_ids(final_path)
     order = [it.id for it in items if isinstance(it, Utterance)]
     if world > 1:
         items = items[rank::world]
@@ -156,25 +150,34 @@ def run(args: argparse.Namespace) -> int:
     audio_s = 0.0
     t0 = time.perf_counter()
     pending: list[tuple[Utterance, object]] = []
-    seen: set[str] = set()
+    seen: dict[str, Path] = {}
 
     def fail(msg: str) -> None:
         nonlocal n_failed
         n_failed += 1
         print(f"asrkit decode: error: {msg}", file=sys.stderr)
 
-    with out_path.open("a", encoding="utf-8") as out:
+    with ResultWriter(out_path, fresh=not args.resume) as out:
+
+        def decode(batch: list[tuple[Utterance, object]]) -> list[tuple[Utterance, object, str]]:
+            """Texts of a batch; when the batch fails, each utterance alone, so one bad utterance fails alone."""
+            try:
+                texts = rec.decode_waves([w for _, w in batch])
+                return [(utt, wave, text) for (utt, wave), text in zip(batch, texts)]
+            except UserError as err:
+                if len(batch) == 1:
+                    fail(f"{batch[0][0].audio}: {err}")
+                    return []
+            return [r for one in batch for r in decode([one])]
 
         def flush() -> None:
             nonlocal n_written, audio_s
             if not pending:
                 return
-            texts = rec.decode_waves([w for _, w in pending])
-            for (utt, wave), text in zip(pending, texts):
-                out.write(json.dumps(output_record(utt.id, text, rec.config.task), ensure_ascii=False) + "\n")
-                audio_s += len(wave) / SAMPLE_RATE
-            out.flush()
-            n_written += len(pending)
+            results = decode(pending)
+            out.write([output_record(utt.id, text, rec.config.task) for utt, _, text in results])
+            audio_s += sum(len(wave) / SAMPLE_RATE for _, wave, _ in results)
+            n_written += len(results)
             pending.clear()
 
         for item in progress(items, desc="decode", unit="utt", disable=args.quiet or rank > 0):
@@ -184,9 +187,9 @@ def run(args: argparse.Namespace) -> int:
             if item.id in done:
                 continue
             if item.id in seen:
-                fail(f"{item.audio}: duplicate utterance id {item.id!r}; skipped")
+                fail(f"{item.audio}: duplicate utterance id {item.id!r} (also {seen[item.id]}); skipped")
                 continue
-            seen.add(item.id)
+            seen[item.id] = item.audio
             try:
                 pending.append((item, rec.load(item.audio)))
             except UserError as err:
@@ -202,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
         setup()
         barrier()  # every rank's part file is complete
         if rank == 0:
-            _merge(final_path, world, order)
+            _merge(final_path, world, order, args.resume)
         barrier()
         cleanup()
     rtf = f", RTF {elapsed / audio_s:.4f}" if audio_s else ""

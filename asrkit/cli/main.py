@@ -13,7 +13,7 @@ import sys
 from asrkit.errors import UserError
 
 # Sub-command modules, in the order `asrkit --help` lists them.
-COMMANDS = ["decode", "tune", "score", "models", "train", "lm", "demo"]
+COMMANDS = ["decode", "tune", "score", "models", "export", "train", "lm", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
