@@ -16,8 +16,10 @@ from pathlib import Path
 
 import torch
 
+from asrkit.cli.argtypes import positive_int
 from asrkit.cli.decode import add_decoding_args, decoding_settings
 from asrkit.data.inputs import InputError, iter_inputs
+from asrkit.data.results import check_output_path
 from asrkit.errors import UserError
 from asrkit.inference.ctc_decoding import CTCDecoding
 from asrkit.inference.decode_config import DecodeConfig
@@ -40,29 +42,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ref-field", default=None, help="reference field of the manifest [text; translation for bleu]")
     p.add_argument("--out", required=True, help="output folder")
     add_decoding_args(p)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--threads", type=positive_int, default=1)
     p.set_defaults(func=run)
 
 
 def _dev_set(paths: list[str], field: str) -> tuple[list, list[str]]:
-    import json
-
+    """Utterances and references of the dev manifests, validated by asrkit/data/inputs.py (one line per problem)."""
     utts, refs = [], []
     for it in iter_inputs(paths):
         if isinstance(it, InputError):
             raise UserError(str(it))
+        ref = it.fields.get(field)
+        if not isinstance(ref, str):
+            raise UserError(f"{it.audio}: dev utterance {it.id!r} has no {field!r} reference (a string)")
         utts.append(it)
-    by_id = {}
-    for p in paths:
-        for line in Path(p).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                obj = json.loads(line)
-                by_id[str(obj["id"])] = obj.get(field)
-    for u in utts:
-        ref = by_id.get(u.id)
-        if ref is None:
-            raise UserError(f"{u.audio}: dev utterance {u.id!r} has no {field!r} reference")
         refs.append(ref)
     if not utts:
         raise UserError("--dev holds no utterances")
@@ -76,10 +70,17 @@ def run(args: argparse.Namespace) -> int:
     field = args.ref_field or ("translation" if args.metric == "bleu" else "text")
     settings = decoding_settings(args)
     base = DecodeConfig.load(args.config, **settings) if args.config else DecodeConfig(**settings)
+    out = Path(args.out)
+    # The output folder is checked before the model loads; tune.jsonl is always resumed (never replaced).
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: --out is a file; give a folder")
+    check_output_path(out / "tune.jsonl", True, [*args.dev, args.config], flag="--out's tune.jsonl")
     rec = Recognizer(args.model, base, llm=args.llm)
     utts, refs = _dev_set(args.dev, field)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{out}: cannot create --out folder ({err.strerror or err})") from None
 
     waves = [rec.load(u.audio) for u in utts]
     is_ctc = isinstance(rec.model, CTCModel)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from asrkit.data.results import ResultWriter, read_results
 from asrkit.errors import UserError
 from asrkit.inference.decode_config import DecodeConfig
 
@@ -58,26 +59,40 @@ def point_key(cfg: DecodeConfig, names: Sequence[str]) -> str:
     return json.dumps({n: getattr(cfg, n) for n in names}, sort_keys=True)
 
 
+def _row_problem(obj: object) -> str | None:
+    """Why a line of tune.jsonl is not a finished grid point (``key``, the grid values, ``score``)."""
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    if not isinstance(obj.get("key"), str):
+        return "no 'key'"
+    score = obj.get("score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        return "no numeric 'score'"
+    try:
+        point = json.loads(obj["key"])
+    except json.JSONDecodeError:
+        return "'key' is not a grid point"
+    if not isinstance(point, dict) or any(obj.get(k) != v for k, v in point.items()):
+        return "'key' does not match the row's values"
+    return None
+
+
 def search(points: Sequence[DecodeConfig], names: Sequence[str], evaluate: Callable[[DecodeConfig], float],
            log_path: Path, higher_is_better: bool, on_point: Callable[[int, int, dict], None] | None = None
            ) -> tuple[DecodeConfig, list[dict]]:
-    """Evaluate every point not already in ``log_path``; returns the best config and all rows."""
-    rows: list[dict] = []
-    if log_path.exists():
-        for line in log_path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash is evaluated again
+    """Evaluate every point not already in ``log_path``; returns the best config and all rows.
+
+    ``log_path`` is read and appended by the results writer (asrkit/data/results.py): a last line cut by a
+    kill or a full disk is cut off and its point evaluated again; a line that is not a row is an error."""
+    rows: list[dict] = read_results(log_path, _row_problem)  # type: ignore[assignment]
     done = {r["key"] for r in rows}
-    with log_path.open("a", encoding="utf-8") as log:
+    with ResultWriter(log_path, fresh=False) as log:
         for i, cfg in enumerate(points):
             key = point_key(cfg, names)
             if key in done:
                 continue
             row = {"key": key, **{n: getattr(cfg, n) for n in names}, "score": evaluate(cfg)}
-            log.write(json.dumps(row) + "\n")
-            log.flush()
+            log.write([row])
             rows.append(row)
             done.add(key)
             if on_point:
