@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import torch
 
-from asrkit.text.normalize import normalize_text
+from asrkit.text.normalize import lm_words, normalize_text
 from lm.interface import LanguageModel
 
 
@@ -57,7 +57,7 @@ def perplexity(lm: LanguageModel, lines: Iterable[str], batch_size: int = 64) ->
             continue
         ids = lm.encode_text(text)
         n_sent += 1
-        n_words += len(text.split())
+        n_words += len(lm_words(text))
         n_units += len(ids)
         n_oov += sum(1 for i in ids if i in unk)
         batch.append(ids)

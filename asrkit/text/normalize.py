@@ -22,7 +22,10 @@ Letters keep their accents and marks (``canción`` stays ``canción``; combining
 scripts are not punctuation), digits stay digits (no number verbalisation).
 
 :func:`chars_for_cer` gives the units of the character error rate: the characters of a normalised
-text, without its spaces.
+text, without its spaces. :func:`lm_words` gives the words a word-level LM counts: the space-separated
+words, except that each Han character is a word of its own (Chinese writes no spaces between words and
+asrkit has no word segmenter, so a Chinese "word LM" is a character LM, and its lexicon for TLG decoding
+spells each character with one unit).
 """
 
 from __future__ import annotations
@@ -117,3 +120,11 @@ def chars_for_cer(text: str) -> list[str]:
     Pass text already through :func:`normalize_text`; this function does not normalise.
     """
     return [c for c in text if not c.isspace()]
+
+
+def lm_words(text: str) -> list[str]:
+    """The words of a normalised text for word-level LMs: split on spaces, and each Han character is a word.
+
+    Text without Han characters gives exactly ``text.split()``; ``我爱 nlp`` gives ``["我", "爱", "nlp"]``.
+    """
+    return _WORD.findall(text)

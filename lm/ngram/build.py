@@ -12,8 +12,9 @@ Tiny corpora have count-of-counts of zero, which makes ``D`` undefined; ``--disc
 then uses lmplz's default discounts (0.5, 1, 1.5), so toy corpora build instead of aborting.
 
 Every corpus line is passed through :func:`asrkit.text.normalize_text` (the same normalisation as
-the acoustic model's targets) and empty lines are dropped. For ``unit="token"`` each line is
-encoded with the sentencepiece model and written as space-separated piece strings
+the acoustic model's targets) and empty lines are dropped. Words are :func:`asrkit.text.lm_words`: the
+space-separated words, each Han character being a word of its own (a Chinese word LM is a character
+LM). For ``unit="token"`` each line is encoded with the sentencepiece model and written as space-separated piece strings
 (``▁the ▁c at``), so the LM's unigrams are tokenizer pieces and LM units equal acoustic token ids.
 
 Besides the model, ``OUTPUT.meta.json`` records the unit, order and corpus counts; token LMs also
@@ -35,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from asrkit.errors import UserError
-from asrkit.text.normalize import normalize_text
+from asrkit.text.normalize import lm_words, normalize_text
 from asrkit.tokenizer.spm import Tokenizer
 
 UNITS = ("word", "token")
@@ -132,7 +133,7 @@ def build_ngram(
                     text = normalize_text(line)
                     if not text:
                         continue
-                    words = text.split()
+                    words = lm_words(text)  # Chinese: characters (see asrkit.text.normalize)
                     if tok is not None:
                         # Ids, not surface strings: characters the tokenizer lacks would otherwise become
                         # pieces outside its vocabulary. Those <unk> units are left out (lmplz forbids <unk>).

@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 
 from asrkit.errors import UserError
+from asrkit.text import lm_words
 from asrkit.tokenizer.spm import Tokenizer
 from lm.ngram.build import file_sha1, meta_path
 
@@ -313,7 +314,7 @@ class KenLM:
         """Normalised text -> unit ids: sentencepiece ids (token LM) or word ids with unknown words -> ``<unk>``."""
         if self.unit == "token":
             return self.tokenizer.encode(text)
-        return [self._index.get(w, self.unk_id) for w in text.split()]
+        return [self._index.get(w, self.unk_id) for w in lm_words(text)]
 
     # ------------------------------------------------------------------ helpers
 
