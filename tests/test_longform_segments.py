@@ -103,3 +103,11 @@ def test_file_source_errors_are_one_line(tmp_path):
     for name, msg in [("missing.wav", "no such file"), ("empty.wav", "empty file"), ("junk.wav", "not readable")]:
         with pytest.raises(UserError, match=msg):
             FileSource(tmp_path / name)
+
+
+def test_truncated_wav_is_refused(tmp_path):
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000, subtype="PCM_16")
+    data = (tmp_path / "a.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="truncated"):
+        FileSource(tmp_path / "cut.wav")

@@ -18,6 +18,7 @@ import soundfile as sf
 
 from asrkit.errors import UserError
 from asrkit.frontend import SAMPLE_RATE, resample
+from asrkit.frontend.wav_header import declared_wav_frames
 
 
 class AudioSource:
@@ -66,11 +67,16 @@ class FileSource(AudioSource):
                  channel: int | None = None):
         self.path = Path(path)
         self.name = str(path)
-        if not self.path.exists():
-            raise UserError(f"{self.path}: no such file")
+        # The checks and messages of asrkit.frontend.load_audio, which reads a whole file at once.
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            raise UserError(f"{self.path}: no such file") from None
+        except (OSError, ValueError) as err:  # a name too long, a NUL byte, no permission
+            raise UserError(f"{self.path}: cannot access ({getattr(err, 'strerror', None) or err})") from None
         if self.path.is_dir():
             raise UserError(f"{self.path}: is a folder, not an audio file")
-        if self.path.stat().st_size == 0:
+        if st.st_size == 0:
             raise UserError(f"{self.path}: empty file")
         try:
             info = sf.info(str(self.path))
@@ -86,6 +92,10 @@ class FileSource(AudioSource):
         last = int(info.frames)
         if duration_s is not None:
             last = min(last, first + int(round(duration_s * self.sr)))
+        declared = declared_wav_frames(self.path)
+        if declared is not None and info.frames < declared:
+            raise UserError(f"{self.path}: truncated WAV file (the header declares {declared / self.sr:.2f} s of "
+                            f"audio, the file holds {info.frames / self.sr:.2f} s)")
         if info.frames <= 0 or last <= first:
             raise UserError(f"{self.path}: audio has no samples" + (f" after {offset_s:.2f} s" if first else ""))
         self.first, self.last = first, last  # native sample range of this input
@@ -136,6 +146,8 @@ class FileSource(AudioSource):
         return np.ascontiguousarray(out[start - o: end - o])
 
 
-def open_source(path: str | Path) -> AudioSource:
-    """A file as an :class:`AudioSource`; a file that cannot be read gets one :class:`UserError` line."""
-    return FileSource(path)
+def open_source(path: str | Path, start: float = 0.0, duration: float | None = None,
+                channel: int | None = None) -> AudioSource:
+    """A file (or the part ``[start, start + duration)`` of it) as an :class:`AudioSource`; a file that cannot
+    be read gets one :class:`UserError` line."""
+    return FileSource(path, offset_s=start, duration_s=duration, channel=channel)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from asrkit.errors import UserError
 from asrkit.longform.segmenter import SegmenterConfig, speech_segments
@@ -79,8 +80,7 @@ class _Pending:
 
 def is_ctc(rec) -> bool:
     """A CTC head (PyTorch or ONNX) gives frame log-probabilities, hence word timestamps; a speech LLM does not."""
-    return callable(getattr(rec, "emissions", None)) and getattr(rec.model, "tokenizer", None) is not None \
-        and hasattr(rec.model.tokenizer, "blank_id")
+    return rec.head.kind == "ctc"
 
 
 def segment_cap(rec, max_duration: float | None) -> float:
@@ -181,13 +181,15 @@ class LongFormTranscriber:
             for seg, text in zip(segments, rec.decode_waves(waves)):
                 seg.text = text
             return
-        log_probs, lengths = rec.emissions(waves)
-        texts = rec.decoding(log_probs, lengths)
+        with torch.inference_mode():
+            acoustics = rec.head.acoustics(waves)  # CTC log-probabilities (B, T, V) and lengths
+            texts = rec.decoding(acoustics)
+        log_probs, lengths = acoustics
         shift = rec.model.config.frontend.frame_shift_s
         for b, (seg, text) in enumerate(zip(segments, texts)):
             seg.text = text
             if self.words:
-                seg.words = word_timestamps(log_probs[b, : int(lengths[b])], text, rec.model.tokenizer, shift,
+                seg.words = word_timestamps(log_probs[b, : int(lengths[b])], text, rec.head.tokenizer, shift,
                                             offset_s=seg.start)
 
     def ready(self) -> Iterator[Transcript]:
