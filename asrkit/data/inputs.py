@@ -1,7 +1,8 @@
 """Resolve `asrkit decode --input` arguments into utterances: the one place that validates what a user feeds.
 
 An input is an audio file (wav/flac/...), a folder (searched recursively for audio files), a Kaldi
-``wav.scp`` (``utt_id path`` per line) or a JSONL manifest (``id`` and ``audio`` per line). Relative audio
+``wav.scp`` (``utt_id path`` per line), a JSONL manifest (``id`` and ``audio`` per line) or a Lhotse CutSet
+``.jsonl.gz`` (optional extra, :mod:`asrkit.data.lhotse_inputs`; a cut may be a part of a file). Relative audio
 paths: in a JSONL manifest they are relative to the manifest's folder (so a data folder can move); in a
 ``wav.scp`` they are relative to the current working directory (Kaldi's convention). Text files may start
 with a UTF-8 byte order mark; a line that is not UTF-8 is an error naming ``FILE:LINE``, never a silently
@@ -34,6 +35,10 @@ class Utterance:
     audio: Path
     text: str | None = None
     fields: dict = field(default_factory=dict)  # the whole manifest line (references for `asrkit tune`)
+    # A part of the file (a Lhotse cut of a longer recording): seconds in, length, channel (None: average all).
+    start: float = 0.0
+    duration: float | None = None
+    channel: int | None = None
 
 
 @dataclass
@@ -175,6 +180,11 @@ def iter_inputs(inputs: list[str]) -> Iterator[Utterance | InputError]:
             yield InputError(item, "no such file or folder")
         elif path.suffix == ".jsonl":
             yield from _from_manifest(path)
+        elif path.name.endswith(".jsonl.gz"):  # a Lhotse CutSet/RecordingSet (asrkit/data/lhotse_inputs.py)
+            from asrkit.data.lhotse_inputs import iter_lhotse
+
+            for entry in iter_lhotse(path):
+                yield Utterance(**entry) if isinstance(entry, dict) else InputError(*entry)
         elif path.name.endswith(".scp"):
             yield from _from_scp(path)
         else:
