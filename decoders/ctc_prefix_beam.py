@@ -4,12 +4,13 @@ For a label prefix y, the search keeps the log-probabilities that the frames so 
 p_b(y), or in y's last unit, p_nb(y) (Graves & Jaitly, 2014; Hannun et al., 2014, "First-pass large
 vocabulary continuous speech recognition using bi-directional recurrent DNNs"). A prefix is ranked by
 
-    score(y) = log(p_b(y) + p_nb(y)) + sum_k lambda_k log p_LM_k(y) + beta |y|
+    score(y) = log(p_b(y) + p_nb(y)) + sum_k lambda_k log p_LM_k(y)
 
-where the LM terms are added once per unit, when the prefix grows, and beta is the insertion bonus
-(a length reward that offsets the LM's per-unit cost). At the end ``lambda_k log p_LM_k(</s> | y)`` is
-added. Pre-beam pruning: at each frame only the ``prune_topk`` most likely units (and the blank) are
-tried, and of those only units with ``log p >= token_min_logp`` when that is set (pyctcdecode's
+where the LM terms are added once per unit, when the prefix grows; a length reward beta |y| (insertion
+bonus) is one more scorer, :class:`decoders.bonus.UnitBonus`, with weight beta. At the end
+``lambda_k log p_LM_k(</s> | y)`` is added. Pre-beam pruning: at each frame only the ``prune_topk`` most
+likely units (and the blank; the lower unit id first among equal log-probs) are tried, and of those only
+units with ``log p >= token_min_logp`` when that is set (pyctcdecode's
 ``token_min_logp``; -5 there), so LMs are queried only for those candidates. A frame where no unit passes
 (about half the frames of a peaky CTC model) only updates the prefixes' blank/repeat probabilities: no LM
 call, no new prefix, no state rebuild. ``beam_prune_logp`` also drops prefixes more than that far below
@@ -18,11 +19,19 @@ the frame's best (pyctcdecode's ``beam_prune_logp``, -10 there), so easy frames 
 Batching: all utterances advance frame-synchronously and each frame makes one ``score`` call and one
 ``advance`` call per scorer for the prefixes of every utterance together, so neural LMs run one
 forward pass per frame for the whole batch. Utterances shorter than the longest simply stop.
+
+Two implementations, one entry point. :func:`ctc_prefix_beam_search_batch` runs the compiled core
+(decoders/csrc, :mod:`decoders.ctc_prefix_beam_native`: the same math and tie-breaking, n-gram LMs and
+bonuses scored natively, other LMs called back once per frame) when it is built, and this module's
+:func:`ctc_prefix_beam_search_reference` otherwise (one warning). ``ASRKIT_NATIVE=0`` forces the Python
+search. The reference stays the definition the core is tested against (tests/test_ctc_core.py).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import warnings
 
 import torch
 
@@ -57,19 +66,19 @@ class _Prefix:
         return _logadd(self.p_b, self.p_nb) + self.lm
 
 
-def ctc_prefix_beam_search_batch(
+def ctc_prefix_beam_search_reference(
     log_probs: torch.Tensor,
     lengths: torch.Tensor | None = None,
     beam: int = 8,
     scorers: list[WeightedScorer] | None = None,
+    *,
     prune_topk: int | None = None,
-    insertion_bonus: float = 0.0,
     blank_id: int = 0,
     nbest: int = 1,
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
 ) -> list[list[Hypothesis]]:
-    """Decode a batch. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
+    """The Python search. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
 
     Returns, per utterance, its ``nbest`` best hypotheses, best first.
     """
@@ -78,8 +87,9 @@ def ctc_prefix_beam_search_batch(
     n_utt, n_frames, vocab = lp.shape
     lens = [n_frames] * n_utt if lengths is None else [int(x) for x in lengths]
     topk = min(prune_topk or beam, vocab)
-    # Candidate units and their scores for every frame at once (one topk call, not one per frame).
-    cand_lp, cand_ids = torch.topk(lp, topk, dim=-1)
+    # Candidate units and their scores for every frame at once (one sort, not one per frame); a stable sort
+    # puts the lower unit id first among equal log-probs (torch.topk leaves that order unspecified).
+    cand_lp, cand_ids = (x[..., :topk] for x in torch.sort(lp, dim=-1, descending=True, stable=True))
     cand_ids_l, cand_lp_l = cand_ids.tolist(), cand_lp.tolist()
     if token_min_logp is not None:
         # Drop unlikely units (and the blank, which never extends a prefix) before the search sees them.
@@ -149,10 +159,10 @@ def ctc_prefix_beam_search_batch(
                     if q is None:
                         if n_sc:
                             each = [cols[r][j] for cols in lm_cols]
-                            fused = sum(w * v for w, v in zip(weights, each)) + insertion_bonus
+                            fused = sum(w * v for w, v in zip(weights, each))
                             q = _Prefix(NEG_INF, NEG_INF, p.lm + fused, [a + e for a, e in zip(p.lm_each, each)], -1)
                         else:
-                            q = _Prefix(NEG_INF, NEG_INF, p.lm + insertion_bonus, zeros, -1)
+                            q = _Prefix(NEG_INF, NEG_INF, p.lm, zeros, -1)
                         nxt[ext] = q
                         new_ext.append((b, ext, p.row, c))
                     # After the same unit, only a blank-ended path may start a new copy of it.
@@ -212,17 +222,58 @@ def ctc_prefix_beam_search_batch(
     return out
 
 
+_native_state: dict = {}
+
+
+def _native_search():
+    """The compiled search function, or None (ASRKIT_NATIVE=0, or not built: warned once)."""
+    if os.environ.get("ASRKIT_NATIVE", "1") == "0":
+        return None
+    if "search" not in _native_state:
+        try:
+            from decoders.ctc_prefix_beam_native import search_batch
+        except ImportError as err:
+            search_batch = None
+            warnings.warn(f"asrkit: the compiled CTC search is not built ({err}); using the slower Python search "
+                          "(rebuild with `pip install -e .` or `bash install.sh`)", RuntimeWarning, stacklevel=3)
+        _native_state["search"] = search_batch
+    return _native_state["search"]
+
+
+def ctc_prefix_beam_search_batch(
+    log_probs: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    beam: int = 8,
+    scorers: list[WeightedScorer] | None = None,
+    *,
+    prune_topk: int | None = None,
+    blank_id: int = 0,
+    nbest: int = 1,
+    token_min_logp: float | None = None,
+    beam_prune_logp: float | None = None,
+) -> list[list[Hypothesis]]:
+    """Decode a batch. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
+
+    The one entry point of every CTC search: the compiled core when it is built (``ASRKIT_NATIVE=0``:
+    the Python reference). Returns, per utterance, its ``nbest`` best hypotheses, best first.
+    """
+    search = _native_search() or ctc_prefix_beam_search_reference
+    return search(log_probs, lengths, beam, scorers, prune_topk=prune_topk, blank_id=blank_id, nbest=nbest,
+                  token_min_logp=token_min_logp, beam_prune_logp=beam_prune_logp)
+
+
 def ctc_prefix_beam_search(
     log_probs: torch.Tensor,
     beam: int = 8,
     scorers: list[WeightedScorer] | None = None,
+    *,
     prune_topk: int | None = None,
-    insertion_bonus: float = 0.0,
     blank_id: int = 0,
     nbest: int = 1,
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
 ) -> list[Hypothesis]:
     """One utterance: log_probs (T, V). See :func:`ctc_prefix_beam_search_batch`."""
-    return ctc_prefix_beam_search_batch(log_probs[None], None, beam, scorers, prune_topk, insertion_bonus,
-                                        blank_id, nbest, token_min_logp, beam_prune_logp)[0]
+    return ctc_prefix_beam_search_batch(log_probs[None], None, beam, scorers, prune_topk=prune_topk,
+                                        blank_id=blank_id, nbest=nbest, token_min_logp=token_min_logp,
+                                        beam_prune_logp=beam_prune_logp)[0]

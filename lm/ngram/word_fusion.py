@@ -86,7 +86,9 @@ class TokenizedWordLM:
             total, state = 0.0, kstate
             for w in words:
                 child = self._kenlm.State()
-                total += self._model.BaseScore(state, w, child) * LN10
+                # A word holding the OOV mark is unknown. (The kenlm module passes the word as a C string,
+                # which would end at the mark and score the letters before it as a word.)
+                total += self._model.BaseScore(state, "<unk>" if _OOV_MARK in w else w, child) * LN10
                 state = child
             hit = (total, state)
             if len(self._word_cache) > 500_000:

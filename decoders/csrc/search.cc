@@ -1,0 +1,370 @@
+#include "search.hh"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace asrkit {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// log(exp(a) + exp(b)), written as the Python reference writes it (same libm calls, same rounding).
+inline double LogAdd(double a, double b) {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  if (a > b) return a + std::log(1.0 + std::exp(b - a));
+  return b + std::log(1.0 + std::exp(a - b));
+}
+
+}  // namespace
+
+PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const int64_t* lengths, int K,
+                           const SearchOptions& opts, std::vector<Slot> slots)
+    : log_probs_(log_probs),
+      B_(B),
+      T_(T),
+      V_(V),
+      K_(std::max(1, std::min(K, V))),
+      opts_(opts),
+      slots_(std::move(slots)),
+      child_(1024) {
+  if (opts_.beam < 1 || opts_.nbest < 1) throw std::invalid_argument("beam and nbest must be at least 1");
+  for (int b = 0; b < B_; ++b) {
+    const int len = static_cast<int>(lengths[b]);
+    if (len < 0 || len > T_) throw std::invalid_argument("a length is outside [0, frames]");
+    lengths_.push_back(len);
+    n_frames_ = std::max(n_frames_, len);
+  }
+  for (const Slot& s : slots_) {
+    native_of_slot_.push_back(s.native ? n_native_++ : -1);
+    callback_of_slot_.push_back(s.native ? -1 : n_callbacks_++);
+  }
+  // One root per utterance (node b), all native scorers in their start state, row b of the callbacks.
+  std::vector<int32_t> start;
+  for (const Slot& s : slots_) {
+    if (s.native) start.push_back(s.native->Start());
+  }
+  const size_t n_sc = slots_.size();
+  beams_.resize(B_);
+  pools_.resize(B_);
+  for (int b = 0; b < B_; ++b) {
+    parent_.push_back(-1);
+    unit_.push_back(-1);
+    nstate_.insert(nstate_.end(), start.begin(), start.end());
+    nscore_.insert(nscore_.end(), n_native_, 0.0f);
+    beams_[b].push_back(Entry{b, b, 0.0, kNegInf, 0.0, 0.0, 0});
+    pools_[b].assign(n_sc, 0.0);
+  }
+  cids_.resize(B_);
+  clps_.resize(B_);
+}
+
+int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
+  const uint64_t key = PairKey(static_cast<uint32_t>(node), static_cast<uint32_t>(unit));
+  if (const int32_t* hit = child_.Find(key)) return *hit;
+  const int32_t id = static_cast<int32_t>(parent_.size());
+  parent_.push_back(node);
+  unit_.push_back(unit);
+  // The native scorers' score of the unit and the state after it, computed once per node.
+  const size_t base_parent = static_cast<size_t>(node) * n_native_;
+  for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
+    if (!slots_[s].native) continue;
+    int32_t child_state;
+    const float score = slots_[s].native->Score(nstate_[base_parent + k], unit, &child_state);
+    nstate_.push_back(child_state);
+    nscore_.push_back(score);
+    ++k;
+  }
+  child_.Insert(key, id);
+  return id;
+}
+
+void PrefixSearch::Candidates(int t) {
+  if (cand_frame_ == t) return;
+  cand_frame_ = t;
+  const bool thresh = opts_.use_token_min_logp;
+  const float floor = static_cast<float>(opts_.token_min_logp);
+  for (int b = 0; b < B_; ++b) {
+    std::vector<int32_t>& ids = cids_[b];
+    std::vector<float>& lps = clps_[b];
+    ids.clear();
+    lps.clear();
+    if (t >= lengths_[b]) continue;
+    const float* row = log_probs_ + (static_cast<size_t>(b) * T_ + t) * V_;
+    // The K best units, best first, the lower id first among equal log-probs: one pass that keeps a
+    // sorted list of K. With token_min_logp a unit below it is never kept, so it is skipped at once
+    // (the K best that pass are the K best overall that pass).
+    for (int v = 0; v < V_; ++v) {
+      const float x = row[v];
+      if ((thresh && !(x >= floor)) || std::isnan(x)) continue;
+      const int n = static_cast<int>(ids.size());
+      if (n == K_ && !(x > lps[n - 1])) continue;
+      int pos = n;
+      while (pos > 0 && lps[pos - 1] < x) --pos;
+      if (n < K_) {
+        ids.push_back(0);
+        lps.push_back(0.0f);
+      }
+      for (int j = static_cast<int>(ids.size()) - 1; j > pos; --j) {
+        ids[j] = ids[j - 1];
+        lps[j] = lps[j - 1];
+      }
+      ids[pos] = v;
+      lps[pos] = x;
+    }
+    if (thresh) {
+      // The blank never extends a prefix: with pyctcdecode's rule it is dropped before the search sees it.
+      int w = 0;
+      for (size_t j = 0; j < ids.size(); ++j) {
+        if (ids[j] == opts_.blank) continue;
+        ids[w] = ids[j];
+        lps[w] = lps[j];
+        ++w;
+      }
+      ids.resize(w);
+      lps.resize(w);
+    }
+  }
+}
+
+int PrefixSearch::Query(int t, std::vector<int64_t>* rows, std::vector<int64_t>* cands) {
+  rows->clear();
+  cands->clear();
+  if (n_callbacks_ == 0) return 0;
+  Candidates(t);
+  size_t width = 0;
+  for (int b = 0; b < B_; ++b) {
+    if (t < lengths_[b]) width = std::max(width, cids_[b].size());
+  }
+  if (width == 0) return 0;
+  for (int b = 0; b < B_; ++b) {
+    if (t >= lengths_[b]) continue;
+    for (const Entry& e : beams_[b]) {
+      rows->push_back(e.row);
+      // The blank is never extended: a safe filler for utterances with fewer candidates.
+      for (size_t j = 0; j < width; ++j) cands->push_back(j < cids_[b].size() ? cids_[b][j] : opts_.blank);
+    }
+  }
+  return static_cast<int>(width);
+}
+
+void PrefixSearch::Expand(int t, const std::vector<const double*>& cb_scores) {
+  Candidates(t);
+  if (static_cast<int>(cb_scores.size()) != n_callbacks_ && !(cb_scores.empty())) {
+    throw std::invalid_argument("one score array per callback scorer expected");
+  }
+  int width = 0;
+  for (int b = 0; b < B_; ++b) {
+    if (t < lengths_[b]) width = std::max(width, static_cast<int>(cids_[b].size()));
+  }
+  if (n_callbacks_ > 0 && width > 0 && cb_scores.empty()) {
+    throw std::invalid_argument("callback scores missing for a frame with candidates");
+  }
+  frame_ = t;
+  new_ext_.clear();
+  int row_base = 0;
+  for (int b = 0; b < B_; ++b) {
+    if (t >= lengths_[b]) continue;
+    const int n_rows = static_cast<int>(beams_[b].size());
+    ExpandUtterance(b, t, cb_scores, row_base, width);
+    row_base += n_rows;
+  }
+}
+
+void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*>& cb_scores, int row_base,
+                                   int width) {
+  const float* lp = log_probs_ + (static_cast<size_t>(b) * T_ + t) * V_;
+  const double blank = lp[opts_.blank];
+  const std::vector<int32_t>& ids = cids_[b];
+  const std::vector<float>& lps = clps_[b];
+  const int n_cand = static_cast<int>(ids.size());
+  const size_t n_sc = slots_.size();
+  const std::vector<Entry>& cur = beams_[b];
+  const std::vector<double>& pool = pools_[b];
+
+  next_.clear();
+  next_pool_.clear();
+  ++cur_stamp_;
+  auto lookup = [&](int32_t node) -> int32_t {
+    if (static_cast<size_t>(node) < stamp_.size() && stamp_[node] == cur_stamp_) return pos_[node];
+    return -1;
+  };
+  auto remember = [&](int32_t node, int32_t idx) {
+    if (static_cast<size_t>(node) >= stamp_.size()) {
+      const size_t n = std::max<size_t>(parent_.size(), static_cast<size_t>(node) + 1) * 2;
+      stamp_.resize(n, 0);
+      pos_.resize(n, -1);
+    }
+    stamp_[node] = cur_stamp_;
+    pos_[node] = idx;
+  };
+
+  for (size_t i = 0; i < cur.size(); ++i) {
+    const Entry p = cur[i];
+    // Staying on y: a blank, or a repeat of y's last unit without a blank in between.
+    int32_t idx = lookup(p.node);
+    if (idx < 0) {
+      idx = static_cast<int32_t>(next_.size());
+      next_.push_back(Entry{p.node, p.row, kNegInf, kNegInf, p.lm, 0.0, static_cast<int32_t>(next_pool_.size())});
+      next_pool_.insert(next_pool_.end(), pool.begin() + p.each, pool.begin() + p.each + n_sc);
+      remember(p.node, idx);
+    }
+    const double p_all = LogAdd(p.p_b, p.p_nb);
+    next_[idx].p_b = LogAdd(next_[idx].p_b, p_all + blank);
+    const bool is_root = parent_[p.node] < 0;
+    const int32_t last = is_root ? -1 : unit_[p.node];
+    if (!is_root) next_[idx].p_nb = LogAdd(next_[idx].p_nb, p.p_nb + static_cast<double>(lp[last]));
+    const size_t row = static_cast<size_t>(row_base) + i;
+    for (int j = 0; j < n_cand; ++j) {
+      const int32_t c = ids[j];
+      if (c == opts_.blank) continue;
+      const int32_t ext = Child(p.node, c);
+      int32_t q = lookup(ext);
+      if (q < 0) {
+        q = static_cast<int32_t>(next_.size());
+        const int32_t off = static_cast<int32_t>(next_pool_.size());
+        double fused = 0.0;
+        const size_t nbase = static_cast<size_t>(ext) * n_native_;
+        for (size_t s = 0; s < n_sc; ++s) {
+          double v;
+          if (native_of_slot_[s] >= 0) {
+            v = nscore_[nbase + native_of_slot_[s]];
+          } else {
+            v = cb_scores[callback_of_slot_[s]][row * width + j];
+          }
+          fused += slots_[s].weight * v;
+          next_pool_.push_back(pool[p.each + s] + v);
+        }
+        next_.push_back(Entry{ext, -1, kNegInf, kNegInf, p.lm + fused, 0.0, off});
+        remember(ext, q);
+        new_ext_.push_back(NewExt{b, ext, p.row, c});
+      }
+      // After the same unit, only a blank-ended path may start a new copy of it.
+      next_[q].p_nb = LogAdd(next_[q].p_nb, (c == last ? p.p_b : p_all) + static_cast<double>(lps[j]));
+    }
+  }
+
+  // Keep the beam best (stable: ties keep the order prefixes were made in, as Python's sorted does).
+  for (Entry& e : next_) e.total = LogAdd(e.p_b, e.p_nb) + e.lm;
+  const int n = static_cast<int>(next_.size());
+  order_.resize(n);
+  for (int i = 0; i < n; ++i) order_[i] = i;
+  int keep = n;
+  if (n > opts_.beam) {
+    keep = opts_.beam;
+    // NaN (an LM that returned NaN) ranks last, so the order stays a strict weak ordering.
+    auto key = [&](int32_t a) { return std::isnan(next_[a].total) ? kNegInf : next_[a].total; };
+    auto better = [&](int32_t a, int32_t c) {
+      const double ka = key(a), kc = key(c);
+      if (ka != kc) return ka > kc;
+      return a < c;
+    };
+    std::partial_sort(order_.begin(), order_.begin() + keep, order_.end(), better);
+  }
+  double floor = kNegInf;
+  if (opts_.use_beam_prune_logp && keep > 1) {
+    double best = next_[order_[0]].total;
+    for (int i = 1; i < keep; ++i) best = std::max(best, next_[order_[i]].total);
+    floor = best - opts_.beam_prune_logp;
+  }
+  std::vector<Entry>& out = beams_[b];
+  std::vector<double>& out_pool = pools_[b];
+  out.clear();
+  out_pool.clear();
+  for (int i = 0; i < keep; ++i) {
+    Entry e = next_[order_[i]];
+    if (opts_.use_beam_prune_logp && keep > 1 && !(e.total >= floor)) continue;
+    const int32_t off = static_cast<int32_t>(out_pool.size());
+    out_pool.insert(out_pool.end(), next_pool_.begin() + e.each, next_pool_.begin() + e.each + n_sc);
+    e.each = off;
+    if (static_cast<size_t>(e.node) >= alive_.size()) {
+      alive_.resize((e.node + 1) * 2, -1);
+      alive_pos_.resize((e.node + 1) * 2, -1);
+    }
+    alive_[e.node] = t;
+    alive_pos_[e.node] = static_cast<int32_t>(out.size());
+    out.push_back(e);
+  }
+}
+
+bool PrefixSearch::Rebuild(std::vector<int64_t>* kept_rows, std::vector<int64_t>* parents,
+                           std::vector<int64_t>* units) {
+  kept_rows->clear();
+  parents->clear();
+  units->clear();
+  if (n_callbacks_ == 0 || new_ext_.empty()) return false;  // no prefix was added: rows stay valid
+  // Kept prefixes keep their state (rows first, in beam order); new ones advance a parent's.
+  std::vector<Entry*> grown;
+  for (const NewExt& x : new_ext_) {
+    if (static_cast<size_t>(x.node) >= alive_.size() || alive_[x.node] != frame_) continue;
+    Entry& e = beams_[x.utt][alive_pos_[x.node]];
+    if (e.row >= 0) continue;
+    parents->push_back(x.parent_row);
+    units->push_back(x.unit);
+    grown.push_back(&e);
+  }
+  int32_t row = 0;
+  for (int b = 0; b < B_; ++b) {
+    for (Entry& e : beams_[b]) {
+      if (e.row >= 0) {
+        kept_rows->push_back(e.row);
+        e.row = row++;
+      }
+    }
+  }
+  for (Entry* e : grown) e->row = row++;
+  return true;
+}
+
+void PrefixSearch::Run() {
+  if (n_callbacks_ > 0) throw std::logic_error("Run() is for searches without callback scorers");
+  const std::vector<const double*> none;
+  for (int t = 0; t < n_frames_; ++t) Expand(t, none);
+}
+
+std::vector<int64_t> PrefixSearch::FinalRows() const {
+  std::vector<int64_t> rows;
+  for (int b = 0; b < B_; ++b) {
+    for (const Entry& e : beams_[b]) rows.push_back(e.row);
+  }
+  return rows;
+}
+
+std::vector<std::vector<Result>> PrefixSearch::Finish(const std::vector<const double*>& cb_ends) {
+  if (n_callbacks_ > 0 && static_cast<int>(cb_ends.size()) != n_callbacks_) {
+    throw std::invalid_argument("one final-score array per callback scorer expected");
+  }
+  const size_t n_sc = slots_.size();
+  std::vector<std::vector<Result>> out(B_);
+  size_t i = 0;
+  for (int b = 0; b < B_; ++b) {
+    std::vector<Result> finals;
+    for (const Entry& e : beams_[b]) {
+      Result r;
+      for (int32_t y = e.node; parent_[y] >= 0; y = parent_[y]) r.units.push_back(unit_[y]);
+      std::reverse(r.units.begin(), r.units.end());
+      double weighted = 0.0;
+      for (size_t s = 0; s < n_sc; ++s) {
+        double end;
+        if (native_of_slot_[s] >= 0) {
+          end = slots_[s].native->Final(nstate_[static_cast<size_t>(e.node) * n_native_ + native_of_slot_[s]]);
+        } else {
+          end = cb_ends[callback_of_slot_[s]][i];
+        }
+        weighted += slots_[s].weight * end;
+        r.lm_each.push_back(pools_[b][e.each + s] + end);
+      }
+      ++i;
+      r.am = LogAdd(e.p_b, e.p_nb);
+      r.score = r.am + (e.lm + weighted);
+      finals.push_back(std::move(r));
+    }
+    std::stable_sort(finals.begin(), finals.end(), [](const Result& a, const Result& c) { return a.score > c.score; });
+    if (static_cast<int>(finals.size()) > opts_.nbest) finals.resize(opts_.nbest);
+    out[b] = std::move(finals);
+  }
+  return out;
+}
+
+}  // namespace asrkit

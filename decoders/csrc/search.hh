@@ -1,0 +1,126 @@
+// CTC prefix beam search over a batch of utterances: the compiled twin of decoders/ctc_prefix_beam.py.
+//
+// Same math, same order of operations, same tie-breaking as the Python reference, so both return the
+// same n-best with the same scores: per prefix y the probabilities that the frames so far end in a
+// blank (p_b) or in y's last unit (p_nb); score(y) = log(p_b + p_nb) + sum_k w_k log p_k(y) (Graves &
+// Jaitly, 2014; Hannun et al., 2014). Prefixes are nodes of a trie (one root per utterance); a node
+// keeps the states and scores of the native scorers, computed once when the node is made.
+//
+// Scorers are native (NativeScorer, run here) or callbacks (Python LanguageModels). With callbacks
+// the caller drives the frames: Query(t) lists the (state row, candidates) the callbacks must score,
+// Expand(t, scores) advances the frame, Rebuild() tells how to regroup the callbacks' state batches
+// (kept rows, then new rows advanced from a parent row by a unit), exactly as the Python search does.
+// Without callbacks Run() does every frame here.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "flat_map.hh"
+#include "scorer.hh"
+
+namespace asrkit {
+
+struct SearchOptions {
+  int beam = 8;
+  int blank = 0;
+  int nbest = 1;
+  bool use_token_min_logp = false;
+  double token_min_logp = 0.0;  // only units with log p >= this (and not the blank) extend a prefix
+  bool use_beam_prune_logp = false;
+  double beam_prune_logp = 0.0;  // drop prefixes more than this below the frame's best
+};
+
+struct Slot {
+  NativeScorer* native;  // nullptr: a callback scorer (its scores come from Expand/Finish)
+  double weight;
+};
+
+struct Result {
+  std::vector<int32_t> units;
+  double score;
+  double am;
+  std::vector<double> lm_each;  // unweighted log p of each scorer (slot order)
+};
+
+class PrefixSearch {
+ public:
+  // log_probs: (B, T, V) float32, must outlive the search; lengths: (B,); K: units tried per frame
+  // (pre-beam top-k, ties broken by the lower unit id).
+  PrefixSearch(const float* log_probs, int B, int T, int V, const int64_t* lengths, int K,
+               const SearchOptions& opts, std::vector<Slot> slots);
+
+  int Frames() const { return n_frames_; }
+  bool HasCallbacks() const { return n_callbacks_ > 0; }
+  // Callback queries of frame t: state rows and candidates (n_rows x width, padded with the blank).
+  // Returns width; 0 means there is nothing to score this frame.
+  int Query(int t, std::vector<int64_t>* rows, std::vector<int64_t>* cands);
+  // Advances frame t. cb_scores[c]: (n_rows x width) scores of callback c for Query(t)'s pairs.
+  void Expand(int t, const std::vector<const double*>& cb_scores);
+  // After Expand: how callbacks regroup their states. False when nothing changes.
+  bool Rebuild(std::vector<int64_t>* kept_rows, std::vector<int64_t>* parents, std::vector<int64_t>* units);
+  // Every frame, no callbacks.
+  void Run();
+  // State rows of the final prefixes (utterance order, beam order) for the callbacks' final scores.
+  std::vector<int64_t> FinalRows() const;
+  // n-best per utterance; cb_ends[c][i]: callback c's final score of FinalRows()[i].
+  std::vector<std::vector<Result>> Finish(const std::vector<const double*>& cb_ends);
+
+ private:
+  struct Entry {
+    int32_t node;
+    int32_t row;  // row in the callbacks' state batch (-1: new this frame)
+    double p_b;
+    double p_nb;
+    double lm;  // accumulated weighted LM score
+    double total;
+    int32_t each;  // offset of its per-scorer scores in the beam's pool
+  };
+  struct NewExt {
+    int32_t utt;
+    int32_t node;
+    int32_t parent_row;
+    int32_t unit;
+  };
+
+  int32_t Child(int32_t node, int32_t unit);
+  void Candidates(int t);
+  void ExpandUtterance(int b, int t, const std::vector<const double*>& cb_scores, int row_base, int width);
+
+  const float* log_probs_;
+  int B_, T_, V_, K_;
+  std::vector<int> lengths_;
+  SearchOptions opts_;
+  std::vector<Slot> slots_;
+  std::vector<int> native_of_slot_;    // index among native scorers, or -1
+  std::vector<int> callback_of_slot_;  // index among callbacks, or -1
+  int n_native_ = 0, n_callbacks_ = 0, n_frames_ = 0;
+
+  // Trie: node -> parent, unit; native scorers' state and score per node (n_native_ per node).
+  std::vector<int32_t> parent_, unit_;
+  std::vector<int32_t> nstate_;
+  std::vector<float> nscore_;
+  FlatMap<int32_t> child_;
+
+  // Beams: entries and their per-scorer scores, per utterance; scratch for the next frame.
+  std::vector<std::vector<Entry>> beams_;
+  std::vector<std::vector<double>> pools_;
+  std::vector<Entry> next_;
+  std::vector<double> next_pool_;
+  std::vector<int32_t> order_;
+  std::vector<int32_t> pos_;      // node -> index in next_ (valid when stamp_ matches)
+  std::vector<uint32_t> stamp_;
+  uint32_t cur_stamp_ = 0;
+  std::vector<int32_t> alive_pos_;  // node -> index in its beam after the frame (valid when alive_ matches)
+  std::vector<int32_t> alive_;
+  std::vector<NewExt> new_ext_;
+  int frame_ = -1;
+
+  // Candidates of the current frame per utterance (filtered by token_min_logp).
+  int cand_frame_ = -1;
+  std::vector<std::vector<int32_t>> cids_;
+  std::vector<std::vector<float>> clps_;
+};
+
+}  // namespace asrkit
