@@ -12,7 +12,9 @@ from pathlib import Path
 
 import torch
 
+from asrkit.cli.argtypes import positive_int
 from asrkit.errors import UserError
+from asrkit.models.registry import bundled_models
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,19 +24,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dev", default=None, help="dev manifest, evaluated after each epoch")
     p.add_argument("--exp", required=True, help="experiment folder")
     p.add_argument("--resume", action="store_true", help="continue from EXP/checkpoint.pt if present")
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
-    p.add_argument("--nj", type=int, default=2, help="processes for feature extraction")
-    p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch intra-op threads per process")
+    p.add_argument("--nj", type=positive_int, default=2, help="processes for feature extraction")
+    p.add_argument("--epochs", type=positive_int, default=None, help="override optim.epochs")
     p.add_argument("--stop-after-epoch", type=int, default=None,
                    help="stop after this epoch, keeping the schedule of optim.epochs (continue later with --resume)")
     p.add_argument("--feats-dir", default=None, help="fbank cache folder (default EXP/feats); share it across runs")
     p.add_argument("--init", default=None,
-                   help="start from these weights (an epoch-N.pt of an earlier run, or a model folder); "
-                        "its tokenizer.model and am.mvn are reused")
+                   help="start from these weights (an epoch-N.pt of an earlier run, a model folder or a bundled "
+                        "model name); its tokenizer.model and am.mvn are reused")
     p.add_argument("--init-encoder", default=None,
                    help="transfer learning: start the encoder from this model folder (or epoch-N.pt) and reuse its "
                         "am.mvn, with this run's own units and a new CTC output layer (e.g. English -> Mandarin)")
     p.set_defaults(func=run)
+
+
+def _model_source(value: str | None, flag: str) -> str | None:
+    """A weights file or model folder as given, else a bundled model's folder (as ``decode -m`` takes names)."""
+    if value is None or Path(value).exists():
+        return value
+    models = bundled_models()
+    if value in models:
+        return str(models[value])
+    raise UserError(f"{value}: {flag} is neither a model folder, a weights file nor a bundled model name "
+                    f"(bundled: {', '.join(models) or 'none'})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.train, args.dev):
         if path and not Path(path).exists():
             raise UserError(f"{path}: no such manifest")
+    args.init = _model_source(args.init, "--init")
+    args.init_encoder = _model_source(args.init_encoder, "--init-encoder")
     trainer = Trainer(cfg, args.train, args.dev, args.exp, nj=args.nj, feats_dir=args.feats_dir, init=args.init,
                       init_encoder=args.init_encoder)
     if args.resume:

@@ -80,6 +80,15 @@ class Recognizer:
             raise UserError(
                 f"{source}: audio too long ({dur:.1f} s > {self.max_duration} s); split it or raise --max-duration"
             )
+        self.check_decodable(len(wave), source)
+
+    def check_decodable(self, num_samples: int, source: str) -> None:
+        """A speech LLM needs at least one audio embedding (k encoder frames). Checked per utterance before
+        batching, so a clip too short fails alone, with its name, instead of failing its whole batch."""
+        audio_length = getattr(self.model, "audio_length", None)
+        if audio_length is not None and audio_length(num_samples) < 1:
+            raise UserError(f"{source}: audio too short for this speech LLM ({num_samples / SAMPLE_RATE:.3f} s gives "
+                            "no audio embedding)")
 
     def load(self, path: str | Path) -> np.ndarray:
         wave = load_audio(path)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from asrkit.errors import UserError
+from asrkit.frontend import SAMPLE_RATE
 from asrkit.longform.segmenter import SegmenterConfig, speech_segments
 from asrkit.longform.source import AudioSource
 from asrkit.longform.timestamps import Word, word_timestamps
@@ -138,6 +139,8 @@ class LongFormTranscriber:
         and queue them; full batches are decoded at once."""
         if source.duration < self.min_duration:
             raise UserError(f"{source.name}: audio too short ({source.duration:.3f} s < {self.min_duration} s)")
+        if source.duration <= self.cap:  # one segment: the model's own minimum, before it joins a batch
+            self.rec.check_decodable(round(source.duration * SAMPLE_RATE), source.name)
         spans = self.plan(source)
         pending = _Pending(Transcript(key, source.duration, [Segment(s, e) for s, e in spans]), source.name, len(spans))
         self._order.append(pending)

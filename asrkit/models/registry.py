@@ -3,10 +3,10 @@ has them) and are chosen by name; any other model is a folder path."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from asrkit.errors import UserError
+from asrkit.utils.config_io import read_json_object
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 DEFAULT_MODEL = "bible-en-ctc-small"
@@ -36,10 +36,7 @@ def load_model(name_or_dir: str | None = None):
     cfg_path = folder / "config.json"
     if not cfg_path.exists():
         raise UserError(f"{folder}: no config.json (not a model folder)")
-    try:
-        model_type = json.loads(cfg_path.read_text()).get("model_type")
-    except json.JSONDecodeError as err:
-        raise UserError(f"{cfg_path}: invalid JSON ({err})") from None
+    model_type = read_json_object(cfg_path, "model config").get("model_type")
     if model_type == "sanm_ctc":
         from asrkit.models.ctc import CTCModel
 

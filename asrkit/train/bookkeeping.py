@@ -9,6 +9,12 @@ from pathlib import Path
 
 import torch
 
+from asrkit.errors import UserError
+from asrkit.utils.safe_load import load_torch
+
+# What save_checkpoint writes and resume needs.
+_CHECKPOINT_KEYS = ("model", "opt", "sched", "epoch", "batch_in_epoch", "step", "rng")
+
 
 def warmup_cosine(warmup_steps: int, final_lr_ratio: float, total_steps: int) -> Callable[[int], float]:
     """LR multiplier: linear warmup to 1 over ``warmup_steps``, then cosine decay to ``final_lr_ratio``."""
@@ -62,16 +68,27 @@ class Bookkeeping:
         tmp.replace(self.exp / "checkpoint.pt")  # atomic: a crash never leaves a half-written checkpoint
 
     def resume(self) -> bool:
-        """Continue from EXP/checkpoint.pt if it exists; returns whether it did."""
+        """Continue from EXP/checkpoint.pt if it exists; returns whether it did.
+
+        The checkpoint is loaded tensors-only (``torch.load(weights_only=True)``, asrkit/utils/safe_load.py):
+        it holds only state dicts, numbers, lists and the RNG tensor, so a file carrying anything else (a
+        pickle that would run code) is refused with one line instead of being unpickled."""
         path = self.exp / "checkpoint.pt"
         if not path.exists():
             return False
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
-        self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
-        self.history = state.get("history", [])
-        torch.set_rng_state(state["rng"])
+        state = load_torch(path, "training checkpoint", map_location=self.device)
+        missing = [k for k in _CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+        if missing:
+            raise UserError(f"{path}: not an asrkit training checkpoint (no {missing[0]!r})")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.opt.load_state_dict(state["opt"])
+            self.sched.load_state_dict(state["sched"])
+            self.epoch, self.batch_in_epoch, self.step = (int(state[k]) for k in ("epoch", "batch_in_epoch", "step"))
+            self.history = list(state.get("history", []))
+            torch.set_rng_state(state["rng"].cpu())
+        except (RuntimeError, ValueError, TypeError, KeyError, AttributeError) as err:
+            detail = str(err).strip().splitlines()[-1].strip()[:160] if str(err).strip() else type(err).__name__
+            raise UserError(f"{path}: does not fit this run's model and optimiser ({detail})") from None
         self.log(f"resumed from {path}: epoch {self.epoch}, batch {self.batch_in_epoch}, step {self.step}")
         return True

@@ -37,6 +37,7 @@ from asrkit.train.dataset import Example, collate, make_batches
 from asrkit.train.features import dump_features, feature_stats
 from asrkit.train.latents import collate_hidden, dump_latents, latent_stats
 from asrkit.utils.progress import progress
+from asrkit.utils.safe_load import load_torch
 from decoders import ctc_greedy_search
 
 
@@ -169,21 +170,34 @@ class Trainer(Bookkeeping):
     def _adopt_units(self, init: Path, names: tuple[str, ...] = ("tokenizer.model", "am.mvn")) -> None:
         """Continuing a run must keep its BPE units and CMVN: copy them from the earlier run's folder.
         An encoder transferred to new units keeps only the CMVN its inputs were normalised with."""
+        if not init.exists():
+            raise UserError(f"{init}: no such model folder or weights file")
         src = init if init.is_dir() else init.parent
         for name in names:
             if self.main and not (self.exp / name).exists():
                 if not (src / name).exists():
-                    raise UserError(f"{src}: no {name} to continue from")
+                    where = f"{init}: no {name}" if init.is_dir() else f"{init}: no {name} next to it (in {src})"
+                    raise UserError(f"{where} to continue from")
                 shutil.copy(src / name, self.exp / name)
         distributed.barrier()
 
+    @staticmethod
+    def _weights(init: Path) -> dict[str, torch.Tensor]:
+        """The state dict of a model folder or of an epoch file, loaded tensors-only (asrkit/utils/safe_load.py)."""
+        if init.is_dir():
+            return CTCModel.from_pretrained(init).state_dict()
+        state = load_torch(init, "weights")
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise UserError(f"{init}: not a weights file (an epoch-N.pt holds a dict of tensors)")
+        return state
+
     def _init_weights(self, init: Path) -> None:
         """Start from the weights of an epoch file (``epoch-N.pt``) or a model folder."""
-        if init.is_dir():
-            state = CTCModel.from_pretrained(init).state_dict()
-        else:
-            state = torch.load(init, map_location="cpu", weights_only=True)
-        self.model.load_state_dict(state)
+        try:
+            self.model.load_state_dict(self._weights(init))
+        except RuntimeError as err:  # other keys or shapes than this config's model
+            raise UserError(f"{init}: weights do not match this config's model "
+                            f"({str(err).strip().splitlines()[-1].strip()[:160]})") from None
         self.log(f"initialised from {init}")
 
     def _init_encoder(self, init: Path) -> None:
@@ -192,11 +206,7 @@ class Trainer(Bookkeeping):
         The source's encoder shape must equal this config's; its CTC layer (``ctc.*``, over the source's units)
         is left out, so the output layer over this run's units starts from its random initialisation.
         """
-        if init.is_dir():
-            state = CTCModel.from_pretrained(init).state_dict()
-        else:
-            state = torch.load(init, map_location="cpu", weights_only=True)
-        state = {k: v for k, v in state.items() if not k.startswith("ctc.")}
+        state = {k: v for k, v in self._weights(init).items() if not k.startswith("ctc.")}
         own = {k: v for k, v in self.model.state_dict().items() if not k.startswith("ctc.")}
         bad = sorted(set(own) ^ set(state)) or [k for k in own if own[k].shape != state[k].shape]
         if bad:
@@ -284,7 +294,7 @@ class Trainer(Bookkeeping):
         k = min(self.cfg.optim.average_last, self.epoch)
         paths = [self.exp / f"epoch-{e}.pt" for e in range(self.epoch - k + 1, self.epoch + 1)]
         paths = [p for p in paths if p.exists()]
-        states = [torch.load(p, map_location="cpu") for p in paths]
+        states = [load_torch(p, "weights") for p in paths]
         # Tensors equal in every epoch (a frozen codec) are kept bit-exact rather than re-averaged.
         avg = {key: states[0][key] if all(torch.equal(states[0][key], s[key]) for s in states[1:])
                else sum(s[key].float() for s in states) / len(states) for key in states[0]}

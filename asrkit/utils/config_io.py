@@ -12,6 +12,7 @@ refused when the config is read, not when the value is first used, so the error 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import json
 import types
@@ -161,7 +162,9 @@ def from_dict(cls: type[T], d: Any, where: str, aliases: dict[str, str] | None =
     for key, value in d.items():
         name = (aliases or {}).get(key, key)
         if name not in names:
-            raise UserError(f"{where}: unknown key {key!r} (known: {', '.join(names)})")
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(names)}"
+            raise UserError(f"{where}: unknown key {key!r} ({hint})")
         try:
             kwargs[name] = _convert(value, hints[name], f"{where}: {name}")
         except _Mismatch:

@@ -32,6 +32,8 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,6 +42,7 @@ import torch
 from asrkit.errors import UserError
 from asrkit.text import lm_words
 from asrkit.tokenizer.spm import Tokenizer
+from asrkit.utils.native_stderr import captured_stderr
 from lm.ngram.build import file_sha1, meta_path
 
 LN10 = math.log(10.0)
@@ -126,12 +129,32 @@ def _load_model(path: Path):
     config = kenlm.Config()
     config.show_progress = False  # no progress bar on stderr for every load
     config.arpa_complain = kenlm.ARPALoadComplain.NONE
-    try:
-        return kenlm.Model(str(path), config)
-    except (OSError, RuntimeError, ValueError) as err:
-        # kenlm's message is C++-flavoured and may span lines; the CLI wants one line.
-        detail = " ".join(str(err).split())
-        raise UserError(f"{path}: cannot load n-gram LM ({detail})") from None
+    # KenLM's C++ also writes to fd 2 directly; that text is folded into our one line, never passed through.
+    with captured_stderr() as native:
+        try:
+            model = kenlm.Model(str(path), config)
+        except (OSError, RuntimeError, ValueError) as err:
+            error = kenlm_message(str(err))
+        else:
+            error = None
+    if error is not None:
+        raise UserError(f"{path}: cannot load n-gram LM: {error}") from None
+    if native:
+        print(f"warning: {path}: {' '.join(native)[:200]}", file=sys.stderr)
+    return model
+
+
+def kenlm_message(text: str) -> str:
+    """KenLM's exception text (source file, C++ signature, failed condition, message, byte offset, over
+    several lines) -> its message alone, on one line: "Expected tab after probability in the 1-gram at byte 43"."""
+    text = " ".join(text.split())
+    m = re.search(r"threw \w+(?: because `.*?')?\.\s*(.*)$", text)
+    if m:
+        text = m.group(1)
+    else:
+        text = re.sub(r"^Cannot read model '.*?' \(", "", text)
+    text = re.sub(r"\s*Byte: \d+\)?$", "", text).rstrip(")").strip()
+    return text or "unreadable file"
 
 
 class KenLM:

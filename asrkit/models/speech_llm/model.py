@@ -36,13 +36,16 @@ from torch import nn
 
 from asrkit.encoder import SANMEncoder
 from asrkit.errors import UserError
-from asrkit.frontend import Frontend, GlobalCMVN
+from asrkit.frontend import Frontend, GlobalCMVN, lfr_length
+from asrkit.frontend.fbank import num_frames
 from asrkit.models.speech_llm.adapter import LinearAdapter
 from asrkit.models.speech_llm.aux_ctc import adapter_ctc_loss
 from asrkit.models.speech_llm.conditioned_lm import ConditionedLM
 from asrkit.models.speech_llm.config import SpeechLLMConfig
 from asrkit.models.speech_llm.prompt import SplicedBatch, answer_ids, render_prompt, splice
 from asrkit.models.speech_llm.tokenizer import LLMTokenizer
+from asrkit.utils.config_io import read_json_object
+from asrkit.utils.safe_load import load_safetensors
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
           "float16": torch.float16, "fp16": torch.float16}
@@ -232,6 +235,13 @@ class SpeechLLM(nn.Module):
             return feats, lengths
         return self.encoder(feats, lengths)
 
+    def audio_length(self, num_samples: int) -> int:
+        """Audio embeddings a 16 kHz waveform of ``num_samples`` gives: ``T_lfr // k`` with ``T_lfr`` the LFR
+        frames of its fbank (the Paraformer encoder keeps the length); 0 means too short to decode."""
+        fb = self.config.frontend
+        lfr = lfr_length(num_frames(num_samples, fb.fbank), fb.lfr_n)
+        return int(self.encoder_projector.output_lengths(torch.tensor([lfr]))[0])
+
     def audio_embeddings(self, enc: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
         """Adapter outputs per utterance: ``lengths[b] // k`` rows of ``llm_dim`` (MooER's ``T_lfr // 2``)."""
         y = self.encoder_projector(enc.to(self.device).float())
@@ -377,10 +387,7 @@ class SpeechLLM(nn.Module):
         cfg_path = folder / "config.json"
         if not cfg_path.exists():
             raise UserError(f"{folder}: not a speech LLM folder (missing config.json)")
-        try:
-            config = SpeechLLMConfig.from_dict(json.loads(cfg_path.read_text()), str(cfg_path))
-        except json.JSONDecodeError as err:
-            raise UserError(f"{cfg_path}: invalid JSON ({err})") from None
+        config = SpeechLLMConfig.from_dict(read_json_object(cfg_path, "model config"), str(cfg_path))
         need = ["adapter.safetensors", "llm/config.json"]
         if config.encoder_type == "sanm":
             need += ["encoder.safetensors", "am.mvn"]
@@ -393,10 +400,10 @@ class SpeechLLM(nn.Module):
         cmvn = GlobalCMVN.from_file(folder / "am.mvn") if config.encoder_type == "sanm" else None
         model = cls(config, llm, tokenizer, cmvn)
         if model.encoder is not None:
-            state = load_file(str(folder / "encoder.safetensors"))
+            state = load_safetensors(folder / "encoder.safetensors")
             _check_state(model.encoder.state_dict(), state, str(folder / "encoder.safetensors"))
             model.encoder.load_state_dict({k: v.float() for k, v in state.items()})
-        state = load_file(str(folder / "adapter.safetensors"))
+        state = load_safetensors(folder / "adapter.safetensors")
         own = {f"encoder_projector.{k}": v for k, v in model.encoder_projector.state_dict().items()}
         _check_state(own, state, str(folder / "adapter.safetensors"))
         model.encoder_projector.load_state_dict({k[len("encoder_projector."):]: v.float() for k, v in state.items()})
