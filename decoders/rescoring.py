@@ -1,14 +1,14 @@
 """N-best rescoring: a first pass (beam search, possibly already fused) proposes N hypotheses; each is
 re-ranked with whole-sentence LM scores,
 
-    score(y) = first_pass(y) + sum_k lambda_k log p_LM_k(y) + beta |y|
+    score(y) = first_pass(y) + sum_k lambda_k log p_LM_k(y)
 
-where ``first_pass`` is the first pass's ranking score (the acoustic score for a plain beam search)
-and ``|y|`` counts the hypothesis's words. The LM sees the hypothesis *text*, re-encoded with its own
-units (``encode_text``), so any LM works here, including a causal LLM with a different tokenizer
-(e.g. icefall's ``modified_beam_search_lm_rescore``; Kombrink et al., 2012 for n-best/lattice rescoring
-with neural LMs).
-"""
+where ``first_pass`` is the first pass's ranking score: the acoustic score plus the first pass's own
+scorers, which include the length bonuses (``decoders/bonus.py``: ``beta_unit |y|_units + beta_word
+|y|_words``), so a tuned bonus means here what it means in every other method. The LM sees the hypothesis
+*text*, re-encoded with its own units (``encode_text``), so any LM works here, including a causal LLM
+with a different tokenizer (e.g. icefall's ``modified_beam_search_lm_rescore``; Kombrink et al., 2012 for
+n-best/lattice rescoring with neural LMs)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from decoders.hypothesis import Hypothesis
 from decoders.scorer import WeightedScorer
 
 
-def rescore_nbest(nbest: Sequence[Hypothesis], texts: Sequence[str], scorers: Sequence[WeightedScorer],
-                  word_bonus: float = 0.0) -> list[Hypothesis]:
+def rescore_nbest(nbest: Sequence[Hypothesis], texts: Sequence[str],
+                  scorers: Sequence[WeightedScorer]) -> list[Hypothesis]:
     """Re-rank one utterance's n-best. ``texts[i]`` is hypothesis i as text. Returns them best first.
 
     Each hypothesis keeps its first-pass ``lm_scores`` and gains one entry per rescoring LM
@@ -30,7 +30,7 @@ def rescore_nbest(nbest: Sequence[Hypothesis], texts: Sequence[str], scorers: Se
     if not nbest:
         return []
     norm = [normalize_text(t) for t in texts]
-    totals = [h.score + word_bonus * len(t.split()) for h, t in zip(nbest, norm)]
+    totals = [h.score for h in nbest]
     extra: list[dict[str, float]] = [{} for _ in nbest]
     for s in scorers:
         logp = s.lm.score_sentences([s.lm.encode_text(t) for t in norm]).tolist()

@@ -40,7 +40,7 @@ def world(tmp_path_factory):
     target = ["the cat sat on the mat", "the rat sat on the mat"] * 10 + ["the dog sat on the rug"]
     source = ["the rat sat on the mat"] * 30 + ["the cat sat on the mat"] + SENTS
     return {
-        "tok": tok, "cat": cat, "rat": rat,
+        "dir": d, "tok": tok, "cat": cat, "rat": rat,
         "target_tok": lm("target_tok", target, "token"), "source_tok": lm("source_tok", source, "token"),
         "source_bigram": lm("source_bi", source, "token", order=2),
         "cat_word": lm("cat_word", ["the cat sat on the mat"] * 10 + SENTS, "word"),

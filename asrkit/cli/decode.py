@@ -43,7 +43,8 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--config", default=None, help="decoding config JSON (e.g. from `asrkit tune`)")
     g.add_argument("--method", default=None, choices=METHODS, help=f"[{d.method}]")
     g.add_argument("--beam", type=int, default=None,
-                   help=f"beam size [CTC {CTC_BEAM}; speech LLM: its generation.num_beams, MooER 4]")
+                   help=f"hypotheses kept by the beam searches [CTC {CTC_BEAM}; speech LLM: its "
+                        "generation.num_beams, MooER 4]; TLG's margin is --search-beam")
     g.add_argument("--nbest", type=int, default=None, help=f"first-pass hypotheses for rescore [{d.nbest}]")
     g.add_argument("--prune-topk", type=int, default=None, help="CTC units tried per frame [beam]")
     g.add_argument("--token-min-logp", type=float, default=None,
@@ -57,11 +58,15 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ilm", default=None, help="ilme on CTC: label prior JSON from `asrkit lm prior`")
     g.add_argument("--ilm-weight", type=float, default=None, help=f"mu, subtracted [{d.ilm_weight}]")
     g.add_argument("--insertion-bonus", type=float, default=None,
-                   help=f"per unit (beam search) or per word (rescore, tlg) [{d.insertion_bonus}]")
+                   help=f"added per unit, in every beam search (rescore's first pass too) [{d.insertion_bonus}]")
+    g.add_argument("--word-bonus", type=float, default=None,
+                   help=f"added per word (pyctcdecode's beta), in every beam search and tlg [{d.word_bonus}]")
     g.add_argument("--blank-penalty", type=float, default=None,
                    help=f"CTC: subtracted from log p(blank) per frame [{d.blank_penalty}]")
     g.add_argument("--oov-penalty", type=float, default=None, help=f"word LMs: out-of-vocabulary [{d.oov_penalty}]")
     g.add_argument("--graph", default=None, help="tlg: graph folder from `asrkit lm tlg`")
+    g.add_argument("--search-beam", type=float, default=None,
+                   help=f"tlg: log-score margin of the Viterbi search [{d.search_beam:g}]")
     g.add_argument("--max-active", type=int, default=None, help=f"tlg: active states [{d.max_active}]")
     g.add_argument("--task", default=None, choices=("asr", "ast", "asr_ast"), help="speech LLM task [asr]")
     g.add_argument("--llm", default=None, help="speech LLM: local Qwen2(-Instruct) folder for a MooER release")

@@ -1,11 +1,13 @@
 """`asrkit tune`: find decoding weights on a dev set (never by hand on test) and write them for `asrkit decode`.
 
     asrkit tune -m MODEL --dev dev.jsonl --method shallow_fusion --lm lm.arpa \\
-        --grid lm_weight=0:1:0.1 insertion_bonus=0,1,2 --out exp/tune_sf
+        --grid lm_weight=0:1:0.1 word_bonus=0,1,2 --out exp/tune_sf
     asrkit decode -m MODEL --config exp/tune_sf/best.json -i test.jsonl -o hyp.jsonl
 
-Writes OUT/tune.jsonl (one line per grid point, appended as it goes: rerun to resume), OUT/best.json
-(a decoding config) and OUT/tune.png (the metric against the first grid field).
+Any numeric decoding setting can be a grid field (lm_weight, source_weight, ilm_weight, insertion_bonus per
+unit, word_bonus per word, blank_penalty, search_beam, ...). Writes OUT/tune.jsonl (one line per grid point,
+appended as it goes: rerun to resume), OUT/best.json (a decoding config) and OUT/tune.png (the metric
+against the first grid field).
 """
 
 from __future__ import annotations
@@ -21,12 +23,10 @@ from asrkit.cli.decode import add_decoding_args, decoding_settings
 from asrkit.data.inputs import InputError, iter_inputs
 from asrkit.data.results import check_output_path
 from asrkit.errors import UserError
-from asrkit.inference.ctc_decoding import CTCDecoding
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.inference.recognizer import Recognizer
 from asrkit.inference.tuning import grid_points, parse_grid, plot, search
 from asrkit.metrics import corpus_bleu, error_rate
-from asrkit.models import CTCModel
 from asrkit.models.speech_llm.prompt import split_multitask
 from asrkit.utils.progress import progress
 
@@ -83,24 +83,20 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{out}: cannot create --out folder ({err.strerror or err})") from None
 
     waves = [rec.load(u.audio) for u in utts]
-    is_ctc = isinstance(rec.model, CTCModel)
-    emissions = []
-    if is_ctc:  # the acoustic pass, once for all grid points
-        for i in progress(range(0, len(waves), args.batch_size), desc="emissions", unit="batch"):
-            emissions.append(rec.emissions(waves[i : i + args.batch_size]))
+    starts = range(0, len(waves), args.batch_size)
+    head = rec.head
+    cached = None
+    if head.cache_acoustics:  # the acoustic pass (CTC emissions), once for all grid points
+        with torch.inference_mode():
+            cached = [head.acoustics(waves[i : i + args.batch_size])
+                      for i in progress(starts, desc="acoustics", unit="batch")]
 
+    @torch.inference_mode()
     def evaluate(cfg: DecodeConfig) -> float:
         hyps: list[str] = []
-        if is_ctc:
-            decode = CTCDecoding(cfg, rec.model.tokenizer)
-            for lp, lens in emissions:
-                hyps += decode(lp, lens)
-        else:
-            from asrkit.inference.llm_decoding import LLMDecoding
-
-            decode = LLMDecoding(cfg, rec.model)
-            for i in range(0, len(waves), args.batch_size):
-                hyps += decode(waves[i : i + args.batch_size])
+        decode = rec.decoder(cfg)
+        for k, i in enumerate(starts):
+            hyps += decode(cached[k] if cached is not None else head.acoustics(waves[i : i + args.batch_size]))
         if cfg.task == "asr_ast":  # "transcript\ntranslation": score the part the metric is about
             hyps = [split_multitask(h)[1] or "" if args.metric == "bleu" else split_multitask(h)[0] for h in hyps]
         if args.metric == "bleu":

@@ -1,7 +1,8 @@
 """Every knob of a decoding run in one place, so ``asrkit tune`` can write what ``asrkit decode`` reads.
 
 A tuned config is a JSON object with these field names (``asrkit decode --config tuned.json``); flags
-given on the command line override it.
+given on the command line override it. Files are written with ``"format": 2``; a file without it was written
+by an asrkit before the engine of issue 11 and is read with the meanings it had then (:func:`upgrade`).
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from asrkit.errors import UserError
+from asrkit.inference.methods import METHODS, get_method
 
-METHODS = ("greedy", "beam", "shallow_fusion", "rescore", "density_ratio", "lodr", "ilme", "tlg")
-NEEDS_LM = ("shallow_fusion", "rescore", "density_ratio", "lodr", "ilme", "tlg")
-CTC_BEAM = 8  # a CTC model's beam (prefix search; TLG's lattice beam) when none is given
+__all__ = ["CTC_BEAM", "FORMAT", "METHODS", "DecodeConfig", "upgrade"]
+
+CTC_BEAM = 8  # a CTC model's beam (hypotheses of the prefix search) when none is given
+FORMAT = 2  # "format" of the files save() writes; files without one are read by upgrade()
 
 
 @dataclass
 class DecodeConfig:
     method: str = "greedy"
-    beam: int | None = None  # None: the head's own default (CTC_BEAM; a speech LLM's generation.num_beams, MooER 4)
+    beam: int | None = None  # hypotheses kept; None: the head's default (CTC_BEAM; a speech LLM's num_beams, MooER 4)
     nbest: int = 8  # hypotheses of the first pass that ``rescore`` re-ranks
     prune_topk: int | None = None  # CTC pre-beam: units tried per frame (default: beam)
     token_min_logp: float | None = None  # CTC pre-beam: also skip units with log p below this (e.g. -8)
@@ -31,10 +34,12 @@ class DecodeConfig:
     source_weight: float = 0.3  # mu, subtracted
     ilm: str | None = None  # ilme on CTC: label prior JSON (asrkit lm prior); speech LLM: its prompt-only LM
     ilm_weight: float = 0.3  # mu, subtracted
-    insertion_bonus: float = 0.0  # beta: per unit (search), per word (rescore, tlg)
+    insertion_bonus: float = 0.0  # per unit, a scorer of every beam search (not tlg: it has no units)
+    word_bonus: float = 0.0  # per completed word (pyctcdecode's beta), a scorer of every beam search; tlg too
     blank_penalty: float = 0.0  # CTC: subtracted from log p(blank) of every frame (fewer deletions)
     oov_penalty: float = -10.0  # word LMs over BPE units: a spelling that leaves the LM's vocabulary
     graph: str | None = None  # tlg: graph folder (asrkit lm tlg)
+    search_beam: float = 16.0  # tlg: log-score margin of the Viterbi search (icefall's search_beam)
     max_active: int = 7000  # tlg: active states per frame
     task: str = "asr"  # speech LLM: asr | ast | asr_ast
     length_penalty: float = 0.8  # speech LLM: score / |y|^alpha (MooER's default)
@@ -42,16 +47,12 @@ class DecodeConfig:
     max_new_tokens: int = 200
 
     def check(self) -> DecodeConfig:
-        if self.method not in METHODS:
-            raise UserError(f"unknown decoding method {self.method!r} (available: {', '.join(METHODS)})")
-        if self.method in NEEDS_LM and self.method != "tlg" and not self.lm:
-            raise UserError(f"--method {self.method} needs --lm")
-        if self.method in ("density_ratio", "lodr") and not self.source_lm:
-            raise UserError(f"--method {self.method} needs --source-lm (an LM of the acoustic training text)")
-        if self.method == "tlg" and not self.graph:
-            raise UserError("--method tlg needs --graph (a folder made by `asrkit lm tlg`)")
+        """The checks that need no model: the method exists and has the flags it needs (methods.py)."""
+        get_method(self.method).check_config(self)
         if (self.beam is not None and self.beam < 1) or self.nbest < 1:
             raise UserError("--beam and --nbest must be at least 1")
+        if not 0 < self.search_beam < float("inf"):
+            raise UserError(f"--search-beam must be positive and finite, not {self.search_beam}")
         return self
 
     def beam_or(self, default: int) -> int:
@@ -62,7 +63,7 @@ class DecodeConfig:
         return asdict(self)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        Path(path).write_text(json.dumps({"format": FORMAT, **self.to_dict()}, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> DecodeConfig:
@@ -74,9 +75,36 @@ class DecodeConfig:
             raise UserError(f"{path}: cannot read decoding config ({err})") from None
         if not isinstance(obj, dict):
             raise UserError(f"{path}: a decoding config is a JSON object")
+        obj = upgrade(obj, str(path))
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(obj) - known)
         if unknown:
             raise UserError(f"{path}: unknown decoding setting {unknown[0]!r}")
         obj.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**obj)
+
+def upgrade(obj: dict, where: str) -> dict:
+    """A config object as this asrkit reads it. Files without ``"format"`` come from before format 2, when
+
+    - ``beam`` was also TLG's log-score margin (``--method tlg`` ran with ``float(beam)``, e.g. 8.0): for
+      ``tlg`` it becomes ``search_beam`` (the margin the weights were tuned with) and ``beam`` is dropped;
+    - ``insertion_bonus`` was per word for ``rescore`` and ``tlg`` (per unit elsewhere): for those two it
+      becomes ``word_bonus``.
+
+    So an old ``best.json`` decodes as it did when it was tuned (for ``rescore`` up to the first pass, which
+    now also sees the word bonus).
+    """
+    obj = dict(obj)
+    version = obj.pop("format", 1)
+    if version not in (1, FORMAT):
+        raise UserError(f"{where}: decoding config format {version!r} is newer than this asrkit reads ({FORMAT})")
+    if version == FORMAT:
+        return obj
+    method = obj.get("method", "greedy")
+    if method == "tlg" and "search_beam" not in obj:
+        beam = obj.pop("beam", None)
+        if beam is not None:
+            obj["search_beam"] = float(beam)
+    if method in ("tlg", "rescore") and "word_bonus" not in obj and "insertion_bonus" in obj:
+        obj["word_bonus"] = obj.pop("insertion_bonus")
+    return obj

@@ -1,4 +1,4 @@
-"""Batch transcription: audio -> model -> a decoding method from ``decoders/``.
+"""Batch transcription: audio -> a model's head (CTC emissions or a conditioned LM) -> the decoding engine.
 
     >>> from asrkit.inference import Recognizer
     >>> rec = Recognizer()                                     # bundled demo model, greedy
@@ -19,9 +19,10 @@ import torch
 
 from asrkit.errors import UserError
 from asrkit.frontend import SAMPLE_RATE, load_audio
-from asrkit.inference.ctc_decoding import CTCDecoding
 from asrkit.inference.decode_config import METHODS, DecodeConfig
-from asrkit.models import CTCModel, load_model
+from asrkit.inference.engine import Decoder
+from asrkit.inference.heads import make_head
+from asrkit.models import load_model
 
 __all__ = ["METHODS", "Recognizer"]
 
@@ -58,15 +59,12 @@ class Recognizer:
         self.model = model if isinstance(model, torch.nn.Module) else _load(model, llm, cfg.task)
         self.min_duration = min_duration
         self.max_duration = max_duration
-        if isinstance(self.model, CTCModel):
-            if cfg.task != "asr":
-                raise UserError(f"--task {cfg.task}: a CTC model only transcribes (asr); translation needs a speech "
-                                "LLM, e.g. --model bible-en-speechllm-tiny")
-            self.decoding = CTCDecoding(cfg, self.model.tokenizer)
-        else:
-            from asrkit.inference.llm_decoding import LLMDecoding
+        self.head = make_head(self.model, cfg.task)
+        self.decoding = Decoder(cfg, self.head)
 
-            self.decoding = LLMDecoding(cfg, self.model)
+    def decoder(self, cfg: DecodeConfig) -> Decoder:
+        """Another decoding config on the same model (``asrkit tune`` runs one per grid point)."""
+        return Decoder(cfg, self.head)
 
     @property
     def method(self) -> str:
@@ -95,22 +93,17 @@ class Recognizer:
         self.check_duration(wave, str(path))
         return wave
 
-    @torch.inference_mode()
     def emissions(self, waves: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """CTC log-probabilities (B, T, V) and lengths (B,) of 16 kHz mono waveforms, batched with padding."""
-        feats = [self.model.frontend(w) for w in waves]
-        lengths = torch.tensor([f.size(0) for f in feats])
-        batch = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
-        return self.model(batch, lengths)
+        """CTC log-probabilities (B, T, V) and lengths (B,) of 16 kHz mono waveforms, batched with padding
+        (a CTC model; a speech LLM has none and says so in one line)."""
+        return self.head.emissions(waves)
 
     @torch.inference_mode()
     def decode_waves(self, waves: Sequence[np.ndarray]) -> list[str]:
         """Transcribe 16 kHz mono float waveforms."""
         if not waves:
             return []
-        if isinstance(self.model, CTCModel):
-            return self.decoding(*self.emissions(waves))
-        return self.decoding(waves)
+        return self.decoding(self.head.acoustics(waves))
 
     def transcribe(self, paths: Sequence[str | Path], batch_size: int = 8) -> list[str]:
         out: list[str] = []

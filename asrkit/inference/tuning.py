@@ -19,13 +19,14 @@ from asrkit.inference.decode_config import DecodeConfig
 
 NUMERIC = {"beam": int, "nbest": int, "prune_topk": int, "max_active": int, "max_new_tokens": int,
            "lm_weight": float, "source_weight": float, "ilm_weight": float, "insertion_bonus": float,
+           "word_bonus": float, "search_beam": float,
            "oov_penalty": float, "blank_penalty": float, "token_min_logp": float, "beam_prune_logp": float,
            "length_penalty": float,
            "eos_bias": float}
 
 
 def parse_grid(specs: Sequence[str]) -> dict[str, list]:
-    """``["lm_weight=0.2,0.4", "insertion_bonus=0:2:0.5"]`` -> values per field (``a:b:step`` includes b)."""
+    """``["lm_weight=0.2,0.4", "word_bonus=0:2:0.5"]`` -> values per field (``a:b:step`` includes b)."""
     grid: dict[str, list] = {}
     for spec in specs:
         name, sep, values = spec.partition("=")

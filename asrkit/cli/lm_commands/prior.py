@@ -14,7 +14,6 @@ import torch
 from asrkit.data.inputs import InputError, iter_inputs
 from asrkit.errors import UserError
 from asrkit.inference.recognizer import Recognizer
-from asrkit.models import CTCModel
 from asrkit.utils.progress import progress
 from decoders.ilme import estimate_ctc_label_prior
 
@@ -33,8 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     rec = Recognizer(args.model)
-    if not isinstance(rec.model, CTCModel):
-        raise UserError(f"{args.model}: `asrkit lm prior` needs a CTC model")
     items = []
     for it in iter_inputs(args.input):
         if isinstance(it, InputError):
@@ -47,12 +44,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no usable audio in --input")
     lps = []
     for i in progress(range(0, len(items), args.batch_size), desc="prior", unit="batch"):
-        lp, lens = rec.emissions([rec.load(u.audio) for u in items[i : i + args.batch_size]])
+        waves = [rec.load(u.audio) for u in items[i : i + args.batch_size]]
+        try:
+            lp, lens = rec.emissions(waves)  # a speech LLM's head refuses: it has no CTC posteriors
+        except UserError as err:
+            raise UserError(f"{args.model}: `asrkit lm prior` needs a CTC model ({err})") from None
         lps += [lp[b, : int(lens[b])] for b in range(lp.size(0))]
-    prior = estimate_ctc_label_prior(lps, rec.model.tokenizer.pieces(), rec.model.tokenizer.blank_id)
+    pieces = rec.head.units
+    prior = estimate_ctc_label_prior(lps, pieces, rec.head.tokenizer.blank_id)
     prior.save(args.output)
     top = torch.topk(prior.logprobs, 5)
-    pieces = rec.model.tokenizer.pieces()
     shown = ", ".join(f"{pieces[int(i)]} {float(v.exp()):.3f}" for v, i in zip(top.values, top.indices))
     print(f"asrkit lm prior: {len(lps)} utterances -> {args.output} (most likely: {shown})", file=sys.stderr)
     return 0

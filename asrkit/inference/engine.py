@@ -1,0 +1,78 @@
+"""The decoding engine: one method (:mod:`asrkit.inference.methods`) run on one head (:mod:`asrkit.inference.heads`).
+
+    engine = Decoder(cfg, head)
+    texts = engine(head.acoustics(waves))          # CTC emissions or a conditioned LM, whichever the head gives
+
+The engine builds the method's scorer list once (its LMs loaded and checked against the head's units), adds
+the length bonuses as scorers (``decoders/bonus.py``: ``insertion_bonus`` per unit, ``word_bonus`` per
+completed word, ESPnet's LengthBonus), and runs the head's greedy, beam or graph search; ``rescore`` then
+re-ranks the beam search's n-best. Because the bonuses are scorers of every beam search (the first pass of
+``rescore`` included, on both heads), a tuned bonus means the same thing in every method.
+"""
+
+from __future__ import annotations
+
+from asrkit.inference.decode_config import DecodeConfig
+from asrkit.inference.heads import Head
+from asrkit.inference.methods import Resources, get_method
+from decoders.hypothesis import Hypothesis
+from decoders.rescoring import rescore_nbest
+from decoders.scorer import WeightedScorer
+
+
+def bonus_scorers(cfg: DecodeConfig, head: Head) -> list[WeightedScorer]:
+    """``+insertion_bonus`` per unit and ``+word_bonus`` per completed word, as weighted scorers. A zero
+    weight is left out of the list: it would add nothing but work to every search step."""
+    out = []
+    if cfg.insertion_bonus:
+        out.append(WeightedScorer(head.unit_bonus(), cfg.insertion_bonus, "unit_bonus"))
+    if cfg.word_bonus:
+        out.append(WeightedScorer(head.word_bonus(), cfg.word_bonus, "word_bonus"))
+    return out
+
+
+class Decoder:
+    """``Decoder(cfg, head)(acoustics) -> texts``, one per utterance of the batch."""
+
+    def __init__(self, cfg: DecodeConfig, head: Head):
+        self.cfg = cfg.check()
+        self.head = head
+        self.method = get_method(cfg.method)
+        self.method.check_head(head)
+        res = Resources(cfg, head)
+        self.scorers: list[WeightedScorer] = []
+        self.rescorers: list[WeightedScorer] = []
+        self.graph = None
+        search = self.method.search
+        if search == "graph":
+            self.graph = res.graph()
+        elif search == "beam":
+            self.scorers = self.method.scorers(res, cfg) + bonus_scorers(cfg, head)
+            if self.method.rescorers is not None:
+                self.rescorers = self.method.rescorers(res, cfg)
+        # Hypotheses the search keeps (greedy: 1; TLG has a log-score margin instead, --search-beam).
+        self.beam = 1 if search == "greedy" else None if search == "graph" else cfg.beam_or(head.default_beam)
+        self.nbest = cfg.nbest if self.method.rescorers is not None else 1
+
+    def hypotheses(self, acoustics) -> list[list[Hypothesis]]:
+        """Per utterance, the beam search's n-best (re-ranked by ``rescore``), best first; the scores of each
+        scorer (LMs and bonuses, unweighted) are in ``Hypothesis.lm_scores``."""
+        if self.method.search != "beam":
+            raise ValueError(f"--method {self.method.name} is not a beam search: it gives texts only")
+        return self._beam(self.head.prepare(acoustics, self.cfg))
+
+    def _beam(self, acoustics) -> list[list[Hypothesis]]:
+        head = self.head
+        batch = head.beam_search(acoustics, self.scorers, self.cfg, max(self.beam, self.nbest), self.nbest)
+        if self.rescorers:
+            batch = [rescore_nbest(hyps, [head.text(h.units) for h in hyps], self.rescorers) for hyps in batch]
+        return batch
+
+    def __call__(self, acoustics) -> list[str]:
+        head, search = self.head, self.method.search
+        acoustics = head.prepare(acoustics, self.cfg)
+        if search == "greedy":
+            return [head.text(units) for units in head.greedy(acoustics, self.cfg)]
+        if search == "graph":
+            return head.graph_search(acoustics, self.graph, self.cfg)
+        return [head.text(hyps[0].units) if hyps else "" for hyps in self._beam(acoustics)]
