@@ -273,7 +273,7 @@ def test_bad_folders(spm, qwen_dir, tmp_path):
     with pytest.raises(UserError, match="does not match"):
         load_lm(tlm)
     (tlm / "config.json").write_text(json.dumps({**cfg, "bogus": 1}))
-    with pytest.raises(UserError, match="unknown keys"):
+    with pytest.raises(UserError, match="unknown key"):
         load_lm(tlm)
     (tlm / "tokenizer.model").unlink()
     with pytest.raises(UserError, match="missing tokenizer.model"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from asrkit.encoder import SANMConfig
 from asrkit.encoder.hertz import HertzCodecConfig
 from asrkit.errors import UserError
 from asrkit.tokenizer.spm import UNIT_TYPES
+from asrkit.utils.config_io import from_dict, read_json_object
 
 
 @dataclass
@@ -46,10 +46,8 @@ class HertzTrainConfig:
         return {**asdict(self), "codec": self.codec.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> HertzTrainConfig:
-        d = dict(d)
-        codec = HertzCodecConfig.from_dict(d.pop("codec", {}))
-        return cls(codec=codec, **d)
+    def from_dict(cls, d: dict, where: str = "hertz training config") -> HertzTrainConfig:
+        return from_dict(cls, d, where)
 
 
 @dataclass
@@ -63,23 +61,9 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
+        """Unknown keys and wrong types are refused, naming the file and the key (asrkit/utils/config_io.py)."""
         path = Path(path)
-        if not path.exists():
-            raise UserError(f"{path}: no such config file")
-        try:
-            d = json.loads(path.read_text())
-            cfg = cls(
-                vocab_size=int(d.get("vocab_size", 500)),
-                units=str(d.get("units", "bpe")),
-                encoder=SANMConfig.from_dict(d.get("encoder", {})),
-                optim=OptimConfig(**d.get("optim", {})),
-                frontend=d.get("frontend", "paraformer"),
-                hertz=HertzTrainConfig.from_dict(d.get("hertz", {})),
-            )
-        except (json.JSONDecodeError, TypeError) as err:
-            raise UserError(f"{path}: invalid training config ({err})") from None
-        except UserError as err:
-            raise UserError(f"{path}: {err}") from None
+        cfg = from_dict(cls, read_json_object(path, "training config"), str(path))
         if cfg.units not in UNIT_TYPES:
             raise UserError(f"{path}: units must be one of {', '.join(UNIT_TYPES)}, not {cfg.units!r}")
         if cfg.frontend not in ("paraformer", "hertz"):

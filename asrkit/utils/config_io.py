@@ -148,6 +148,20 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     raise TypeError(f"config_io: unsupported annotation {tp!r}")  # a programming error, not the user's
 
 
+def _shown(value: Any, tp: Any) -> str:
+    """The offending value for the message; for a list, its first element of the wrong type."""
+    args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+    if isinstance(value, (list, tuple)) and len(args) == 1:
+        for item in value:
+            try:
+                _convert(item, args[0], "")
+            except _Mismatch:
+                return f"a list holding {json_kind(item)}"
+            except UserError:
+                break
+    return json_kind(value)
+
+
 def from_dict(cls: type[T], d: Any, where: str, aliases: dict[str, str] | None = None) -> T:
     """Build dataclass ``cls`` from a parsed JSON object: unknown keys and wrong types are UserErrors.
 
@@ -168,7 +182,8 @@ def from_dict(cls: type[T], d: Any, where: str, aliases: dict[str, str] | None =
         try:
             kwargs[name] = _convert(value, hints[name], f"{where}: {name}")
         except _Mismatch:
-            raise UserError(f"{where}: {key!r} must be {_describe(hints[name])}, not {json_kind(value)}") from None
+            raise UserError(f"{where}: {key!r} must be {_describe(hints[name])}, not {_shown(value, hints[name])}"
+                            ) from None
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:

@@ -53,4 +53,4 @@ def load_safetensors(path: str | Path, what: str = "weights") -> dict[str, torch
     try:
         return load_file(str(path))
     except Exception as err:  # SafetensorError, OSError, ...: a truncated or foreign file
-        raise UserError(f"{path}: not a readable safetensors {what} file ({_first_line(err)})") from None
+        raise UserError(f"{path}: unreadable safetensors {what} file ({_first_line(err)})") from None

@@ -34,6 +34,7 @@ from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
+from asrkit.utils.config_io import from_dict, read_json_object
 from asrkit.utils.progress import progress
 from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig, sentence_batch
 
@@ -65,18 +66,11 @@ class LMTrainConfig:
         if path is None:
             return cls()
         path = Path(path)
-        if not path.exists():
-            raise UserError(f"{path}: no such config file")
-        try:
-            d = json.loads(path.read_text())
-            unknown = sorted(set(d) - {"model", "optim"})
-            if unknown:
-                raise UserError(f"{path}: unknown keys {unknown} (expected 'model' and 'optim')")
-            cfg = cls(model=dict(d.get("model", {})), optim=LMOptimConfig(**d.get("optim", {})))
-        except (json.JSONDecodeError, TypeError, AttributeError) as err:
-            raise UserError(f"{path}: invalid LM training config ({err})") from None
+        # Unknown keys and wrong types are refused, naming the file and the key (asrkit/utils/config_io.py).
+        cfg = from_dict(cls, read_json_object(path, "LM training config"), str(path))
         if "vocab_size" in cfg.model:
             raise UserError(f"{path}: model.vocab_size comes from the tokenizer; remove it")
+        from_dict(TransformerLMConfig, {**cfg.model, "vocab_size": 2}, f"{path}: model")  # its keys and types
         return cfg
 
     def to_dict(self) -> dict:

@@ -30,17 +30,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from asrkit.errors import UserError
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer
+from asrkit.utils.config_io import from_dict, read_json_object
+from asrkit.utils.safe_load import load_safetensors
 
 MODEL_TYPE = "transformer_lm"
 BLANK_ID = 0
@@ -73,17 +75,11 @@ class TransformerLMConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> TransformerLMConfig:
-        if d.get("model_type", MODEL_TYPE) != MODEL_TYPE:
-            raise UserError(f"config.json: model_type {d.get('model_type')!r} is not {MODEL_TYPE!r}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UserError(f"transformer_lm config: unknown keys {unknown}")
-        try:
-            return cls(**d)
-        except TypeError as err:
-            raise UserError(f"transformer_lm config: {err}") from None
+    def from_dict(cls, d: dict, where: str = "transformer_lm config") -> TransformerLMConfig:
+        """Unknown keys and wrong types are refused, naming ``where`` and the key (asrkit/utils/config_io.py)."""
+        if isinstance(d, dict) and d.get("model_type", MODEL_TYPE) != MODEL_TYPE:
+            raise UserError(f"{where}: model_type {d.get('model_type')!r} is not {MODEL_TYPE!r}")
+        return from_dict(cls, d, where)
 
 
 def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
@@ -345,17 +341,10 @@ class TransformerLM(nn.Module):
         for name in ("config.json", "model.safetensors", "tokenizer.model"):
             if not (folder / name).exists():
                 raise UserError(f"{folder}: not a transformer LM folder (missing {name})")
-        try:
-            cfg = json.loads((folder / "config.json").read_text())
-        except json.JSONDecodeError as err:
-            raise UserError(f"{folder / 'config.json'}: invalid JSON ({err})") from None
-        if not isinstance(cfg, dict):
-            raise UserError(f"{folder / 'config.json'}: not a JSON object")
-        model = cls(TransformerLMConfig.from_dict(cfg), Tokenizer(folder / "tokenizer.model"))
-        try:
-            weights = load_file(str(folder / "model.safetensors"))
-        except Exception as err:  # safetensors raises its own error types for truncated/corrupt files
-            raise UserError(f"{folder / 'model.safetensors'}: unreadable ({err})") from None
+        cfg_path = folder / "config.json"
+        config = TransformerLMConfig.from_dict(read_json_object(cfg_path, "LM config"), str(cfg_path))
+        model = cls(config, Tokenizer(folder / "tokenizer.model"))
+        weights = load_safetensors(folder / "model.safetensors")
         try:
             model.load_state_dict({k: v.float() for k, v in weights.items()})
         except RuntimeError as err:
