@@ -8,11 +8,12 @@ by an asrkit before the engine of issue 11 and is read with the meanings it had 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from asrkit.errors import UserError
 from asrkit.inference.methods import METHODS, get_method
+from asrkit.utils.config_io import from_dict, read_json_object
 
 __all__ = ["CTC_BEAM", "FORMAT", "METHODS", "DecodeConfig", "upgrade"]
 
@@ -69,19 +70,14 @@ class DecodeConfig:
     def load(cls, path: str | Path, **overrides) -> DecodeConfig:
         """A config file (e.g. written by ``asrkit tune``), then ``overrides`` that are not None."""
         path = Path(path)
-        try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise UserError(f"{path}: cannot read decoding config ({err})") from None
-        if not isinstance(obj, dict):
-            raise UserError(f"{path}: a decoding config is a JSON object")
+        obj = read_json_object(path, "decoding config")
+        # Unknown keys and wrong types ("beam": "8") are refused here, naming the file and key, before any
+        # model loads (asrkit/utils/config_io.py); the upgraded object is checked again.
+        from_dict(cls, {k: v for k, v in obj.items() if k != "format"}, str(path))
         obj = upgrade(obj, str(path))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(obj) - known)
-        if unknown:
-            raise UserError(f"{path}: unknown decoding setting {unknown[0]!r}")
         obj.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**obj)
+        return from_dict(cls, obj, str(path))
+
 
 def upgrade(obj: dict, where: str) -> dict:
     """A config object as this asrkit reads it. Files without ``"format"`` come from before format 2, when
