@@ -151,7 +151,7 @@ def compute_emissions(model_dir: Path, manifest: Path, max_utts: int | None, cac
     if cache_dir is not None:
         cache = cache_dir / f"emissions_{manifest.stem}_{len(rows)}.pt"
         if cache.is_file():
-            blob = torch.load(cache)
+            blob = torch.load(cache, weights_only=True)  # tensors, lists, strings: no pickle code runs
             if blob.get("ids") == ids and blob.get("model") == str(model_dir.resolve()):
                 log(f"emissions: {len(ids)} utterances from {cache}")
                 return [Utterance(i, t, d, lp) for i, t, d, lp in

@@ -52,7 +52,7 @@ def test_init_from_earlier_run_and_stop_after_epoch(trained, tmp_path):
                    init=str(folder / "exp" / f"epoch-{cfg.optim.epochs}.pt"))
     # Units and CMVN are carried over, weights start where the earlier run ended.
     assert (exp / "tokenizer.model").read_bytes() == (folder / "exp" / "tokenizer.model").read_bytes()
-    start = torch.load(folder / "exp" / f"epoch-{cfg.optim.epochs}.pt")
+    start = torch.load(folder / "exp" / f"epoch-{cfg.optim.epochs}.pt", weights_only=True)
     for k, v in cont.model.state_dict().items():
         torch.testing.assert_close(v, start[k])
     cont.train(stop_after_epoch=1)

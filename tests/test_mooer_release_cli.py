@@ -33,7 +33,7 @@ def release(tiny_speech_llm, tmp_path_factory):
     for i, sub in enumerate(FOLDER.values()):
         make_mooer_release(m, root, sub)
         path = root / sub / "adapter_project.pt"
-        ad = torch.load(path)
+        ad = torch.load(path, weights_only=True)
         for k in ad:  # each task folder its own adapter
             ad[k] = ad[k] + (0.5 + i) * torch.randn(ad[k].shape, generator=gen)
         torch.save(ad, path)
@@ -58,7 +58,7 @@ def test_release_root_serves_every_task(release, tmp_path):
     got = {}
     for task, sub in FOLDER.items():
         rec = Recognizer(root, llm=llm, task=task)
-        want = torch.load(root / sub / "adapter_project.pt")
+        want = torch.load(root / sub / "adapter_project.pt", weights_only=True)
         for k, v in rec.model.encoder_projector.state_dict().items():
             torch.testing.assert_close(v, want[f"encoder_projector.{k}"].float())  # the task's own folder
         from_root = _decode(root, llm, manifest, tmp_path / f"{task}.jsonl", "--task", task)

@@ -225,7 +225,7 @@ def _break(name):
 
     def encoder_prefix_mismatch(root):
         p = root / "paraformer_encoder" / "paraformer-encoder.pth"
-        state = torch.load(p)
+        state = torch.load(p, weights_only=True)
         state["encoders.0.extra.weight"] = torch.zeros(3)
         torch.save(state, p)
 
@@ -234,27 +234,27 @@ def _break(name):
 
     def adapter_keys(root):
         p = root / "asr_ast_mtl" / "adapter_project.pt"
-        state = torch.load(p)
+        state = torch.load(p, weights_only=True)
         state["projector.linear1.weight"] = state.pop("encoder_projector.linear1.weight")
         torch.save(state, p)
 
     def adapter_width(root):
         p = root / "asr_ast_mtl" / "adapter_project.pt"
-        state = torch.load(p)
+        state = torch.load(p, weights_only=True)
         state["encoder_projector.linear2.weight"] = torch.zeros(40, 48)
         state["encoder_projector.linear2.bias"] = torch.zeros(40)
         torch.save(state, p)
 
     def lora_shape(root):
         p = root / "asr_ast_mtl" / "lora_weights" / "adapter_model.bin"
-        state = torch.load(p)
+        state = torch.load(p, weights_only=True)
         key = next(k for k in state if "lora_A" in k)
         state[key] = torch.zeros(3, state[key].shape[1])
         torch.save(state, p)
 
     def lora_missing_key(root):
         p = root / "asr_ast_mtl" / "lora_weights" / "adapter_model.bin"
-        state = torch.load(p)
+        state = torch.load(p, weights_only=True)
         state.pop(next(k for k in state if "lora_B" in k))
         torch.save(state, p)
 
