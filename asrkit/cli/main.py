@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from asrkit.errors import UserError
 
@@ -16,8 +17,16 @@ from asrkit.errors import UserError
 COMMANDS = ["decode", "tune", "score", "models", "export", "train", "lm", "demo"]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake (``--threads 0``, a missing flag) is one line naming the flag, like every other user
+    error, instead of argparse's usage block; ``--help`` still shows the usage. Sub-command parsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asrkit", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="asrkit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         importlib.import_module(f"asrkit.cli.{name}").register(sub)

@@ -48,7 +48,10 @@ class GlobalCMVN(torch.nn.Module):
         path = Path(path)
         if not path.exists():
             raise UserError(f"{path}: no such CMVN file")
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as err:  # a folder, no permission
+            raise UserError(f"{path}: cannot read CMVN file ({err.strerror or err})") from None
         shift = _vector_after(lines, "<AddShift>", path)
         scale = _vector_after(lines, "<Rescale>", path)
         if len(shift) != len(scale) or not shift:
