@@ -61,7 +61,7 @@ def ctc_forced_align(log_probs: torch.Tensor | np.ndarray, units: Sequence[int],
     s = last
     for t in range(n_frames - 1, -1, -1):
         states[t] = s
-        s -= back[t, s]
+        s -= int(back[t, s])
     spans: list[tuple[int, int]] = []
     for u in range(n_units):
         frames = np.flatnonzero(states == 2 * u + 1)

@@ -92,3 +92,17 @@ def test_word_timestamps_of_a_known_alignment():
         assert w.start == pytest.approx(10.0 + s * 0.06) and w.end == pytest.approx(10.0 + e * 0.06)
     assert words[0].start == pytest.approx(10.06)
     assert all(a.end <= b.start for a, b in zip(words, words[1:]))
+
+
+def test_long_sequence_matches_its_own_path():
+    """Hundreds of states (more than an int8 holds): the alignment recovers the path that made the frames."""
+    rng = np.random.default_rng(1)
+    units = [int(u) for u in rng.integers(1, 20, size=150)]
+    path, spans = [0], []
+    for u in units:
+        n = int(rng.integers(1, 3))
+        spans.append((len(path), len(path) + n))
+        path += [u] * n + [0]
+    lp = np.full((len(path), 20), -30.0, dtype=np.float32)
+    lp[np.arange(len(path)), path] = 0.0
+    assert ctc_forced_align(lp, units) == spans

@@ -66,8 +66,8 @@ def test_release_root_serves_every_task(release, tmp_path):
         assert from_root == from_sub
         got[task] = from_root
     assert got["asr"] != got["ast"] and got["ast"] != got["asr_ast"]
-    assert all(set(r) == {"id", "text", "translation"} for r in got["asr_ast"])
-    assert all(set(r) == {"id", "text"} for r in got["asr"] + got["ast"])
+    assert all(set(r) == {"id", "text", "translation", "segments"} for r in got["asr_ast"])
+    assert all(set(r) == {"id", "text", "segments"} for r in got["asr"] + got["ast"])
 
 
 def test_tune_on_release_root_with_task(release, tmp_path):

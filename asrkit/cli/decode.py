@@ -29,9 +29,13 @@ from asrkit.cli.argtypes import non_negative_float, positive_int
 from asrkit.data.inputs import InputError, Utterance, iter_inputs
 from asrkit.data.results import ResultWriter, check_output_path, read_results, write_lines_atomic
 from asrkit.errors import UserError
-from asrkit.frontend import SAMPLE_RATE
 from asrkit.inference.decode_config import CTC_BEAM, METHODS, DecodeConfig
 from asrkit.inference.recognizer import Recognizer
+from asrkit.longform.records import transcript_record
+from asrkit.longform.source import open_source
+from asrkit.longform.subtitles import FORMATS, write_subtitles
+from asrkit.longform.transcriber import LongFormTranscriber
+from asrkit.longform.vad import VADS
 from asrkit.models.speech_llm.prompt import split_multitask
 from asrkit.utils.progress import progress, silence_libraries
 
@@ -93,7 +97,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (1 is fastest on small models)")
     p.add_argument("--resume", action="store_true", help="skip ids already present in --output")
     p.add_argument("--min-duration", type=non_negative_float, default=0.05)
-    p.add_argument("--max-duration", type=non_negative_float, default=60.0)
+    p.add_argument("--max-duration", type=non_negative_float, default=None,
+                   help="longest segment given to the model; longer inputs are cut by the VAD [CTC 30 s, speech "
+                        "LLM 20 s, never more]")
+    p.add_argument("--vad", default="silero", choices=VADS,
+                   help="segments long inputs: silero (trained model) or energy (fallback) [silero]")
+    p.add_argument("--timestamps", action="store_true",
+                   help="add words [{word, start, end}] (CTC models; the speech LLM gives segment times only)")
+    p.add_argument("--format", default="jsonl", choices=FORMATS,
+                   help="also write OUTPUT_DIR/<id>.srt or .vtt per input, next to the JSONL output [jsonl]")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -140,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(final_path, args.resume, read_only)
     if world > 1:
         check_output_path(out_path, args.resume, read_only)
-    rec = Recognizer(args.model, args.config, args.min_duration, args.max_duration, llm=args.llm,
+    max_s = args.max_duration if args.max_duration is not None else float("inf")  # segments are capped below
+    rec = Recognizer(args.model, args.config, args.min_duration, max_s, llm=args.llm,
                      **decoding_settings(args))
 
     items = list(iter_inputs(inputs))
@@ -154,8 +167,11 @@ def run(args: argparse.Namespace) -> int:
     n_written = 0
     audio_s = 0.0
     t0 = time.perf_counter()
-    pending: list[tuple[Utterance, object]] = []
     seen: dict[str, Path] = {}
+    # Inputs of any length: a long one is cut into speech segments by the VAD (asrkit/longform, docs/long_form.md).
+    long_form = LongFormTranscriber(rec, vad=args.vad, max_duration=args.max_duration, batch_size=args.batch_size,
+                                    words=args.timestamps or args.format != "jsonl", min_duration=args.min_duration,
+                                    threads=args.threads)
 
     def fail(msg: str) -> None:
         nonlocal n_failed
@@ -164,26 +180,19 @@ def run(args: argparse.Namespace) -> int:
 
     with ResultWriter(out_path, fresh=not args.resume) as out:
 
-        def decode(batch: list[tuple[Utterance, object]]) -> list[tuple[Utterance, object, str]]:
-            """Texts of a batch; when the batch fails, each utterance alone, so one bad utterance fails alone."""
-            try:
-                texts = rec.decode_waves([w for _, w in batch])
-                return [(utt, wave, text) for (utt, wave), text in zip(batch, texts)]
-            except UserError as err:
-                if len(batch) == 1:
-                    fail(f"{batch[0][0].audio}: {err}")
-                    return []
-            return [r for one in batch for r in decode([one])]
-
-        def flush() -> None:
+        def write(transcripts) -> None:
             nonlocal n_written, audio_s
-            if not pending:
-                return
-            results = decode(pending)
-            out.write([output_record(utt.id, text, rec.config.task) for utt, _, text in results])
-            audio_s += sum(len(wave) / SAMPLE_RATE for _, wave, _ in results)
-            n_written += len(results)
-            pending.clear()
+            rows = []
+            for tr in transcripts:
+                if tr.error is not None:
+                    fail(str(tr.error))
+                    continue
+                rows.append(transcript_record(tr.key.id, tr, rec.config.task, args.timestamps))
+                if args.format != "jsonl":
+                    write_subtitles(tr, tr.key.id, final_path, args.format)
+                audio_s += tr.duration
+            out.write(rows)
+            n_written += len(rows)
 
         for item in progress(items, desc="decode", unit="utt", disable=args.quiet or rank > 0):
             if isinstance(item, InputError):
@@ -196,13 +205,12 @@ def run(args: argparse.Namespace) -> int:
                 continue
             seen[item.id] = item.audio
             try:
-                pending.append((item, rec.load(item.audio)))
+                long_form.add(item, open_source(item.audio, item.start, item.duration, item.channel))
             except UserError as err:
                 fail(str(err))
                 continue
-            if len(pending) >= args.batch_size:
-                flush()
-        flush()
+            write(long_form.ready())
+        write(long_form.finish())
     elapsed = time.perf_counter() - t0
     if world > 1:
         from asrkit.train.distributed import barrier, cleanup, setup

@@ -20,6 +20,7 @@ import torch
 from asrkit.errors import UserError
 from asrkit.models.onnx_ctc import INPUTS, ONNX_FILE, OUTPUTS, OnnxCTCModel
 from asrkit.models.registry import resolve_model_dir
+from asrkit.utils.config_io import read_json_object
 
 OPSET = 17
 
@@ -65,9 +66,13 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = OPSET) -
         raise UserError(f"{out}: --output is the model's own folder; give a new folder")
     if (out / "model.safetensors").exists():
         raise UserError(f"{out}: holds a PyTorch model (model.safetensors); give a new or empty folder")
+    kind = read_json_object(src / "config.json", "model config").get("model_type") \
+        if (src / "config.json").is_file() else None
+    if kind != "sanm_ctc":
+        raise UserError(f"{src}: only CTC models (model_type sanm_ctc) export to ONNX, not {kind!r}")
     net = load_model(src)
     if not isinstance(net, CTCModel):
-        raise UserError(f"{src}: only CTC models export to ONNX (this is a {type(net).__name__})")
+        raise UserError(f"{src}: holds no PyTorch weights (model.safetensors) to export")
     if net.config.frontend_type != "paraformer":
         raise UserError(f"{src}: ONNX export supports the paraformer (fbank) front end, not {net.config.frontend_type}")
     out.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,10 @@ def load_model(name_or_dir: str | None = None):
     model_type = read_json_object(cfg_path, "model config").get("model_type")
     if model_type == "sanm_ctc":
         from asrkit.models.ctc import CTCModel
+        from asrkit.models.onnx_ctc import OnnxCTCModel, is_onnx_folder
+
+        if is_onnx_folder(folder):  # made by `asrkit export --format onnx`
+            return OnnxCTCModel(folder)
 
         return CTCModel.from_pretrained(folder)
     if model_type == "speech_llm":
