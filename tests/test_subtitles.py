@@ -82,3 +82,9 @@ def test_subtitle_names(tmp_path):
     out = tmp_path / "hyp.jsonl"
     assert subtitle_path(out, "talk-1", "srt") == tmp_path / "talk-1.srt"
     assert subtitle_path(out, "../a/b c", "vtt") == tmp_path / "_a_b_c.vtt"
+
+
+def test_transcript_and_translation_lines_kept():
+    tr = Transcript("z", 5.0, [Segment(0.0, 4.0, "he went home.\n\nse fue a casa.")])
+    assert parse_srt(to_srt(cues(tr))) == [(0.0, 4.0, "he went home. se fue a casa.")]
+    assert to_srt(cues(tr)).split("\n")[2:4] == ["he went home.", "se fue a casa."]

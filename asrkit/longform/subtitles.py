@@ -61,9 +61,13 @@ def _clock(t: float, sep: str) -> str:
 
 
 def _lines(text: str) -> str:
-    # "-->" would end a WebVTT cue's timing line; a blank line would end the cue in both formats.
-    text = re.sub(r"\s+", " ", text.replace("-->", "->")).strip()
-    return "\n".join(textwrap.wrap(text, LINE_CHARS)) or " "
+    """Lines of at most 42 characters; a line break of the text (``asr_ast``: transcript, then translation) is kept.
+    "-->" would end a WebVTT cue's timing line and a blank line would end the cue in both formats: neither
+    survives."""
+    out = []
+    for part in text.replace("-->", "->").split("\n"):
+        out += textwrap.wrap(re.sub(r"\s+", " ", part).strip(), LINE_CHARS)
+    return "\n".join(out) or " "
 
 
 def to_srt(cue_list: list[Cue]) -> str:
