@@ -3,7 +3,8 @@ Hannun et al., 2014 for CTC): the search ranks a hypothesis y by
 
     log p_AM(y | x) + lambda log p_LM(y) + beta |y|
 
-with one external LM weighted by ``lambda``; ``beta`` is the search's insertion bonus.
+with one external LM weighted by ``lambda``; ``beta |y|`` stands for the length bonuses, which are scorers
+of their own (``decoders/bonus.py``) that the engine adds to every method's list.
 """
 
 from __future__ import annotations

@@ -144,3 +144,27 @@ def make_mooer_release(m, root: Path, sub: str = "asr_ast_mtl") -> Path:
     torch.save(load_file(str(lora / "adapter_model.safetensors")), lora / "adapter_model.bin")
     (lora / "adapter_model.safetensors").unlink()
     return root
+
+
+# ---- tiny TLG graphs (test_tlg.py; `asrkit decode --method tlg` on the trained model, test_cli_methods.py) ----
+def build_word_lm_and_tlg(folder: Path, tokenizer, lines: list[str], topologies=("standard",)):
+    """A word 3-gram of ``lines`` (``folder/word3.arpa``) and one TLG graph per CTC topology over ``tokenizer``
+    (``folder/graph_TOPOLOGY``). Returns (arpa, {topology: graph folder}, {topology: graph.json dict})."""
+    from decoders.tlg import build_tlg
+    from lm.ngram.build import build_ngram
+
+    (folder / "corpus.txt").write_text("\n".join(lines) + "\n")
+    arpa = folder / "word3.arpa"
+    build_ngram([folder / "corpus.txt"], 3, "word", arpa)
+    graphs = {topo: folder / f"graph_{topo}" for topo in topologies}
+    infos = {topo: build_tlg(arpa, tokenizer, g, topology=topo) for topo, g in graphs.items()}
+    return arpa, graphs, infos
+
+
+@pytest.fixture(scope="session")
+def trained_tlg(trained, tmp_path_factory):
+    """The trained CTC model's folder and a TLG graph over its tokenizer from a word 3-gram of its sentences."""
+    model = trained[0] / "exp" / "model"
+    _, graphs, _ = build_word_lm_and_tlg(tmp_path_factory.mktemp("tlg_trained"), model / "tokenizer.model",
+                                         SENTENCES * 5)
+    return model, graphs["standard"]

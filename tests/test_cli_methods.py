@@ -66,6 +66,9 @@ def test_method_errors_are_one_line(setup, tmp_path, capsys):
         (["--method", "lodr", "--lm", str(d / "tok3.arpa"), "--source-lm", str(d / "tok3.arpa")], "low-order"),
         (["--method", "ilme", "--lm", str(d / "tok3.arpa")], "asrkit lm prior"),
         (["--method", "tlg"], "needs --graph"),
+        (["--method", "tlg", "--graph", "g", "--beam", "16"], "--search-beam"),
+        (["--method", "tlg", "--graph", "g", "--insertion-bonus", "1"], "--word-bonus"),
+        (["--method", "tlg", "--graph", "g", "--search-beam", "0"], "--search-beam must be positive"),
         (["--method", "shallow_fusion"], "needs --lm"),
     ]
     for extra, msg in cases:
@@ -79,12 +82,12 @@ def test_tune_writes_a_config_that_decode_reads(setup, tmp_path, capsys):
     manifest = folder / "m.jsonl"
     out = tmp_path / "tune"
     argv = ["tune", "-m", str(model), "--dev", str(manifest), "--method", "shallow_fusion", "--lm",
-            str(d / "tok3.arpa"), "--grid", "lm_weight=0,0.5", "insertion_bonus=0,1", "--out", str(out)]
+            str(d / "tok3.arpa"), "--grid", "lm_weight=0,0.5", "word_bonus=0,1", "--out", str(out)]
     assert main(argv) == 0
     rows = [json.loads(x) for x in (out / "tune.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and (out / "tune.png").stat().st_size > 0
     best = json.loads((out / "best.json").read_text())
-    assert best["method"] == "shallow_fusion"
+    assert best["method"] == "shallow_fusion" and best["format"] == 2 and "word_bonus" in best
     assert min(rows, key=lambda r: r["score"])["lm_weight"] == best["lm_weight"]
     # Resume: a rerun evaluates nothing new.
     assert main(argv) == 0
@@ -110,3 +113,37 @@ def test_torchrun_decode_splits_and_merges_in_input_order(setup, tmp_path):
     assert main(["decode", "-q", "-m", str(model), "-i", str(manifest), "-o", str(single)]) == 0
     assert out.read_text() == single.read_text()
     assert (tmp_path / "hyp.jsonl.rank1").exists()
+
+
+def test_decode_tlg_end_to_end_with_the_default_search_beam(trained_tlg, tmp_path, capsys):
+    """`asrkit decode --method tlg` on the trained model, no --search-beam: the documented 16, the same words as
+    TLGDecoder at beam 16 on the same emissions; an old best.json (beam 8 = its margin, per-word insertion
+    bonus) decodes as --search-beam 8 --word-bonus."""
+    from asrkit.inference import Recognizer
+    from decoders.tlg import TLGDecoder
+
+    model, graph = trained_tlg
+    manifest = model.parent.parent / "m.jsonl"
+    rows = [json.loads(x) for x in manifest.read_text().splitlines()]
+    out = tmp_path / "tlg.jsonl"
+    argv = ["decode", "-q", "-m", str(model), "-i", str(manifest), "--method", "tlg", "--graph", str(graph),
+            "--lm-weight", "0.8"]
+    assert main([*argv, "-o", str(out)]) == 0, capsys.readouterr().err
+    got = {r["id"]: r["text"] for r in map(json.loads, out.read_text().splitlines())}
+    rec = Recognizer(model)
+    waves = [rec.load(manifest.parent / r["audio"]) for r in rows]
+    lp, lens = rec.emissions(waves)
+    direct = TLGDecoder.load(graph, rec.head.tokenizer).decode_batch(lp, lens, beam=16.0, lm_weight=0.8)
+    assert [got[r["id"]] for r in rows] == [" ".join(w) for w in direct]
+    tlg_wer = wer(capsys, manifest, out)
+    greedy = tmp_path / "greedy.jsonl"
+    assert main(["decode", "-q", "-m", str(model), "-i", str(manifest), "-o", str(greedy)]) == 0
+    assert tlg_wer <= wer(capsys, manifest, greedy)
+    # An old best.json of `asrkit tune --method tlg`: "beam" was the margin, "insertion_bonus" per word.
+    old = tmp_path / "old_best.json"
+    old.write_text(json.dumps({"method": "tlg", "beam": 8, "insertion_bonus": 0.5, "lm_weight": 0.8,
+                               "graph": str(graph), "max_active": 7000}))
+    assert main(["decode", "-q", "-m", str(model), "--config", str(old), "-i", str(manifest),
+                 "-o", str(tmp_path / "old.jsonl")]) == 0
+    assert main([*argv, "--search-beam", "8", "--word-bonus", "0.5", "-o", str(tmp_path / "new.jsonl")]) == 0
+    assert (tmp_path / "old.jsonl").read_text() == (tmp_path / "new.jsonl").read_text()

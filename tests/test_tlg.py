@@ -3,6 +3,7 @@ search, G-resolved ambiguity, and refusal of graphs that do not match the model'
 
 import math
 import shutil
+from dataclasses import replace
 
 import kaldifst
 import kenlm
@@ -19,6 +20,7 @@ from decoders.tlg.graph import read_symbols
 from lm.ngram.build import build_ngram
 from lm.ngram.kenlm_lm import KenLM, read_unigrams
 from lm.ngram.word_fusion import TokenizedWordLM
+from tests.conftest import build_word_lm_and_tlg
 
 LN10 = math.log(10.0)
 CORPUS = [
@@ -31,12 +33,8 @@ CORPUS = [
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     d = tmp_path_factory.mktemp("tlg")
-    (d / "corpus.txt").write_text("\n".join(CORPUS) + "\n")
     tok = train_tokenizer(CORPUS, d / "tok.model", vocab_size=24)
-    arpa = d / "word3.arpa"
-    build_ngram([d / "corpus.txt"], 3, "word", arpa)
-    graphs = {topo: d / f"graph_{topo}" for topo in ("standard", "compact")}
-    infos = {topo: build_tlg(arpa, tok, g, topology=topo) for topo, g in graphs.items()}
+    arpa, graphs, infos = build_word_lm_and_tlg(d, tok, CORPUS, ("standard", "compact"))
     decoders = {topo: TLGDecoder.load(g, tok, beam=30.0) for topo, g in graphs.items()}
     vocab = [w for w in read_unigrams(arpa) if w not in ("<s>", "</s>", "<unk>")]
     return {"dir": d, "tok": tok, "arpa": arpa, "graphs": graphs, "infos": infos, "dec": decoders,
@@ -289,3 +287,27 @@ def test_cli_builds_and_refuses_token_lms(env, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "token-level LM" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "g2" / "graph.json").exists()
+
+
+def test_default_search_beam_is_the_documented_16(env, root):
+    """--search-beam is TLG's log-score margin, 16 by default (docs/tlg.md). Here the right path ("the dog") is
+    12 behind "the c..." at one frame and wins later: a margin of 8 (what the old code ran, from --beam 8)
+    prunes it, 16 keeps it. min_active 0 makes the margin bind on this tiny graph."""
+    from asrkit.inference import DecodeConfig
+    from asrkit.inference.heads import CTCHead
+
+    tok, g = env["tok"], env["graphs"]["standard"]
+    pieces = tok.pieces()
+    the, dog, c = tok.encode("the"), tok.encode("dog"), pieces.index("\u2581c")
+    assert len(the) == 1 and len(dog) == 3 and c not in dog
+    rows = [{the[0]: 1.0}, {0: 1.0}, {c: 1.0, dog[0]: math.exp(-12.0)}, {0: 1.0}, {dog[1]: 1.0}, {0: 1.0},
+            {dog[2]: 1.0}, {0: 1.0}]
+    lp = torch.stack([torch.log_softmax(torch.full((tok.vocab_size,), -20.0).index_put_(
+        (torch.tensor(list(r)),), torch.tensor([math.log(q) for q in r.values()])), -1) for r in rows])
+    graph = TLGDecoder.load(g, tok, min_active=0)
+    head = CTCHead(tok)
+    cfg = DecodeConfig(method="tlg", graph=str(g), lm_weight=1.0)  # lambda 1: the margin is in log p_CTC units
+    assert cfg.search_beam == 16.0 and "`--search-beam` (default 16)" in (root / "docs" / "tlg.md").read_text()
+    acoustics = (lp[None], torch.tensor([len(rows)]))
+    assert head.graph_search(acoustics, graph, cfg) == ["the dog"]
+    assert head.graph_search(acoustics, graph, replace(cfg, search_beam=8.0)) == ["the cat"]

@@ -112,6 +112,8 @@ class CTCHead(_Units):
     def emissions(self, waves: Sequence[np.ndarray]) -> Emissions:
         if self.model is None:
             raise ValueError("this CTC head was built from a tokenizer alone: give it log-probabilities")
+        if not waves:
+            return torch.zeros(0, 0, self.tokenizer.vocab_size), torch.zeros(0, dtype=torch.long)
         feats = [self.model.frontend(w) for w in waves]
         lengths = torch.tensor([f.size(0) for f in feats])
         batch = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)

@@ -16,8 +16,8 @@ the shallow-fusion form used by asrkit's other decoders,
 
     log p_CTC(pi | x) + lambda * ln p_G(W </s>) - word_penalty * |W|,    lambda = lm_weight = 1 / a,
 
-so ``word_penalty`` is in acoustic log-probability units, per word (``-word_penalty`` is the per-word
-insertion bonus beta of n-best rescoring): positive values give fewer words, negative values more.
+so ``word_penalty`` is in acoustic log-probability units, per word (``-word_penalty`` is ``--word-bonus``,
+the per-word bonus of every decoding method): positive values give fewer words, negative values more.
 :class:`TLGDecoder` takes either ``lm_weight`` or ``acoustic_scale``. ``blank_penalty`` (natural log,
 subtracted from log p(blank) of every frame before scaling, as sherpa-onnx's ``blank_penalty``) counters
 the deletions an LM causes when it prefers short outputs.

@@ -32,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     rec = Recognizer(args.model)
+    try:
+        rec.emissions([])  # a head without CTC posteriors (a speech LLM) refuses here, before any audio is read
+    except UserError as err:
+        raise UserError(f"{args.model}: `asrkit lm prior` needs a CTC model ({err})") from None
     items = []
     for it in iter_inputs(args.input):
         if isinstance(it, InputError):
@@ -44,11 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no usable audio in --input")
     lps = []
     for i in progress(range(0, len(items), args.batch_size), desc="prior", unit="batch"):
-        waves = [rec.load(u.audio) for u in items[i : i + args.batch_size]]
-        try:
-            lp, lens = rec.emissions(waves)  # a speech LLM's head refuses: it has no CTC posteriors
-        except UserError as err:
-            raise UserError(f"{args.model}: `asrkit lm prior` needs a CTC model ({err})") from None
+        lp, lens = rec.emissions([rec.load(u.audio) for u in items[i : i + args.batch_size]])
         lps += [lp[b, : int(lens[b])] for b in range(lp.size(0))]
     pieces = rec.head.units
     prior = estimate_ctc_label_prior(lps, pieces, rec.head.tokenizer.blank_id)
