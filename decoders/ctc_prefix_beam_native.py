@@ -7,7 +7,8 @@ Importing this module fails with ImportError when the extension is not built; ca
 Scorers. Each weighted scorer runs either inside the core or as a callback:
 
 - natively: a token-level :class:`lm.ngram.kenlm_lm.KenLM`, a :class:`lm.ngram.word_fusion.TokenizedWordLM`
-  over sentencepiece pieces, :class:`decoders.bonus.UnitBonus` and :class:`decoders.bonus.WordBonus`. The
+  over sentencepiece pieces, :class:`decoders.bonus.UnitBonus`, :class:`decoders.bonus.WordBonus` and hotwords
+  (:class:`decoders.context_graph.ContextGraph`, decoders/csrc/context_graph.hh). The
   n-gram scorers load the LM file again with the KenLM code compiled into the core (once per LM object;
   an ARPA file is parsed twice, a binary is mapped twice) and cache the score of every (state, unit);
 - by callback: any other :class:`lm.interface.LanguageModel` (Transformer LM, Hugging Face causal LM, the
@@ -28,6 +29,7 @@ import torch
 
 from decoders import _ctc_core as core
 from decoders.bonus import UnitBonus, WordBonus
+from decoders.context_graph import ContextGraph
 from decoders.hypothesis import Hypothesis
 from decoders.scorer import WeightedScorer
 from lm.ngram.kenlm_lm import KenLM
@@ -61,6 +63,8 @@ def _build(lm) -> tuple[tuple, core.NativeScorer] | None:
         return ("unit_bonus",), core.UnitBonusScorer
     if kind is WordBonus:
         return ("word_bonus",), lambda: core.WordBonusScorer(lm.starts.tolist(), lm.wordish.tolist())
+    if kind is ContextGraph:  # hotwords: the graph's arrays, built once per graph object
+        return ("hotwords", id(lm)), lambda: core.ContextGraphScorer(**lm.arrays())
     return None
 
 

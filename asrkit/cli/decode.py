@@ -72,6 +72,10 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--search-beam", type=float, default=None,
                    help=f"tlg: log-score margin of the Viterbi search [{d.search_beam:g}]")
     g.add_argument("--max-active", type=int, default=None, help=f"tlg: active states [{d.max_active}]")
+    g.add_argument("--hotwords", default=None, metavar="FILE",
+                   help="bias towards these phrases (one per line, optional phrase<TAB>weight), any beam method")
+    g.add_argument("--hotword-weight", type=float, default=None,
+                   help=f"bonus per matched hotword unit (times the phrase's weight) [{d.hotword_weight:g}]")
     g.add_argument("--task", default=None, choices=("asr", "ast", "asr_ast"), help="speech LLM task [asr]")
     g.add_argument("--llm", default=None, help="speech LLM: local Qwen2(-Instruct) folder for a MooER release")
     g.add_argument("--length-penalty", type=float, default=None, help=f"speech LLM [{d.length_penalty}]")

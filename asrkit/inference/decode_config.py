@@ -46,12 +46,21 @@ class DecodeConfig:
     length_penalty: float = 0.8  # speech LLM: score / |y|^alpha (MooER's default)
     eos_bias: float = -0.2  # speech LLM: added to log p(eos) (MooER's sequence_bias)
     max_new_tokens: int = 200
+    hotwords: str | None = None  # hotword file (phrase[<TAB>weight] per line): a context-graph scorer
+    hotword_weight: float = 2.0  # bonus per matched hotword unit (times the phrase's weight)
 
     def check(self) -> DecodeConfig:
         """The checks that need no model: the method exists and has the flags it needs (methods.py)."""
         get_method(self.method).check_config(self)
         if (self.beam is not None and self.beam < 1) or self.nbest < 1:
             raise UserError("--beam and --nbest must be at least 1")
+        if self.hotwords and get_method(self.method).search != "beam":
+            raise UserError(f"--hotwords needs a beam search method (beam, shallow_fusion, rescore, density_ratio, "
+                            f"lodr, ilme), not --method {self.method}: TLG's graph and greedy search are not biased")
+        if self.hotwords:
+            from asrkit.inference.hotwords import read_hotwords
+
+            read_hotwords(self.hotwords)  # a missing or empty file is refused before any model loads
         if not 0 < self.search_beam < float("inf"):
             raise UserError(f"--search-beam must be positive and finite, not {self.search_beam}")
         return self

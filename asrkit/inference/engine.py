@@ -31,6 +31,17 @@ def bonus_scorers(cfg: DecodeConfig, head: Head) -> list[WeightedScorer]:
     return out
 
 
+def hotword_scorers(cfg: DecodeConfig, head: Head) -> list[WeightedScorer]:
+    """``--hotwords``: a context graph over the head's units (decoders/context_graph.py), weight
+    ``hotword_weight`` per matched unit. Every beam search takes it (both heads, every method's first pass)."""
+    if not cfg.hotwords or not cfg.hotword_weight:
+        return []
+    from asrkit.inference.hotwords import build_context_graph, read_hotwords
+
+    graph = build_context_graph(read_hotwords(cfg.hotwords), head.tokenizer)
+    return [WeightedScorer(graph, cfg.hotword_weight, "hotwords")]
+
+
 class Decoder:
     """``Decoder(cfg, head)(acoustics) -> texts``, one per utterance of the batch."""
 
@@ -47,7 +58,7 @@ class Decoder:
         if search == "graph":
             self.graph = res.graph()
         elif search == "beam":
-            self.scorers = self.method.scorers(res, cfg) + bonus_scorers(cfg, head)
+            self.scorers = self.method.scorers(res, cfg) + bonus_scorers(cfg, head) + hotword_scorers(cfg, head)
             if self.method.rescorers is not None:
                 self.rescorers = self.method.rescorers(res, cfg)
         # Hypotheses the search keeps (greedy: 1; TLG has a log-score margin instead, --search-beam).

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "context_graph.hh"
 #include "ngram.hh"
 #include "scorer.hh"
 #include "search.hh"
@@ -148,6 +149,12 @@ PYBIND11_MODULE(_ctc_core, m) {
       .def(py::init<>());
   py::class_<asrkit::WordBonusScorer, NativeScorer, std::shared_ptr<asrkit::WordBonusScorer>>(m, "WordBonusScorer")
       .def(py::init<std::vector<bool>, std::vector<bool>>(), py::arg("starts"), py::arg("wordish"));
+
+  py::class_<asrkit::ContextGraphScorer, NativeScorer, std::shared_ptr<asrkit::ContextGraphScorer>>(m, "ContextGraphScorer")
+      .def(py::init<std::vector<int64_t>, std::vector<int32_t>, std::vector<int32_t>, std::vector<int32_t>,
+                    std::vector<int32_t>, std::vector<double>, std::vector<double>, int32_t>(),
+           py::arg("arc_start"), py::arg("arc_unit"), py::arg("arc_next"), py::arg("fail"), py::arg("land"),
+           py::arg("pending"), py::arg("bank"), py::arg("start"));
 
   py::class_<Search>(m, "PrefixSearch")
       .def(py::init<FloatArray, LongArray, int, int, int, int, std::optional<double>, std::optional<double>,

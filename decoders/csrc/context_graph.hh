@@ -1,0 +1,66 @@
+// Hotwords (context biasing) inside the compiled search: the twin of decoders/context_graph.py.
+//
+// An Aho-Corasick automaton over the hotword phrases' units, built in Python (ContextGraph.arrays) and
+// passed in as flat arrays: arcs of node n are arc_unit/arc_next[arc_start[n] .. arc_start[n+1]) sorted by
+// unit; fail[n] is the longest proper suffix state; land[n] is where a hypothesis stays after reaching n
+// (n itself, or its suffix state when n has no children). Growing node n by unit u reaches n' (goto arcs,
+// else fail arcs) and scores pending[land[n']] - pending[n] + bank[n']: a matched unit earns its bonus, a
+// failed partial match pays it back, a completed phrase keeps w_p |p| (bank). Final() takes back pending.
+// State ids are node ids. Computed in double and rounded to float32 once, as the reference does.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "scorer.hh"
+
+namespace asrkit {
+
+class ContextGraphScorer : public NativeScorer {
+ public:
+  ContextGraphScorer(std::vector<int64_t> arc_start, std::vector<int32_t> arc_unit, std::vector<int32_t> arc_next,
+                     std::vector<int32_t> fail, std::vector<int32_t> land, std::vector<double> pending,
+                     std::vector<double> bank, int32_t start)
+      : arc_start_(std::move(arc_start)), arc_unit_(std::move(arc_unit)), arc_next_(std::move(arc_next)),
+        fail_(std::move(fail)), land_(std::move(land)), pending_(std::move(pending)), bank_(std::move(bank)),
+        start_(start) {
+    const size_t n = fail_.size();
+    if (n == 0 || arc_start_.size() != n + 1 || land_.size() != n || pending_.size() != n || bank_.size() != n ||
+        arc_unit_.size() != arc_next_.size() || static_cast<size_t>(arc_start_.back()) != arc_unit_.size() ||
+        start_ < 0 || static_cast<size_t>(start_) >= n) {
+      throw std::invalid_argument("context graph: inconsistent arrays");
+    }
+  }
+  int32_t Start() override { return start_; }
+  float Score(int32_t state, int32_t unit, int32_t* child) override {
+    int32_t f = state, reached = 0;
+    for (;;) {
+      const int32_t hit = Arc(f, unit);
+      if (hit >= 0) {
+        reached = hit;
+        break;
+      }
+      if (f == 0) break;  // the root without an arc for ``unit``: back to the root
+      f = fail_[f];
+    }
+    *child = land_[reached];
+    return static_cast<float>(pending_[*child] - pending_[state] + bank_[reached]);
+  }
+  float Final(int32_t state) override { return static_cast<float>(-pending_[state]); }
+
+ private:
+  int32_t Arc(int32_t node, int32_t unit) const {
+    const auto begin = arc_unit_.begin() + arc_start_[node], end = arc_unit_.begin() + arc_start_[node + 1];
+    const auto it = std::lower_bound(begin, end, unit);
+    return (it != end && *it == unit) ? arc_next_[it - arc_unit_.begin()] : -1;
+  }
+  std::vector<int64_t> arc_start_;
+  std::vector<int32_t> arc_unit_, arc_next_, fail_, land_;
+  std::vector<double> pending_, bank_;
+  int32_t start_;
+};
+
+}  // namespace asrkit
