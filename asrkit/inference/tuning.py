@@ -1,7 +1,8 @@
 """Weight search on a dev set: every point of a grid of DecodeConfig values, scored by WER/CER/BLEU.
 
-The acoustic pass runs once: CTC log-probabilities of the dev set are computed once and every grid point
-only re-runs the search (a speech LLM head re-runs the whole decoder, as its search depends on the LM).
+The acoustic pass runs once where the head allows it (``Head.cache_acoustics``): CTC log-probabilities of
+the dev set are computed once and every grid point only re-runs the search; a speech LLM's head gives a
+conditioned LM holding the LLM's KV cache of every utterance, too large to keep, so it is rebuilt per point.
 Each finished point is appended to ``tune.jsonl`` at once, so an interrupted search resumes where it was.
 """
 
