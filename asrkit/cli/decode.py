@@ -96,6 +96,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="more inputs; after `--` a name may start with '-'")
     p.add_argument("--output", "-o", required=True, help="output JSONL (one {id, text} per line)")
     p.add_argument("--model", "-m", default=None, help="model folder or bundled name (see `asrkit models`)")
+    p.add_argument("--emissions", default=None, metavar="FILE.npz",
+                   help="decode saved CTC log-probabilities of any model (one array per id) instead of audio")
+    p.add_argument("--tokens", default=None, help="with --emissions: the units (tokens.txt or sentencepiece .model)")
+    p.add_argument("--blank-id", type=int, default=None, help="with --emissions: the blank's id [<blk>/<pad> or 0]")
     add_decoding_args(p)
     p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (1 is fastest on small models)")
@@ -146,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
     rank = int(os.environ.get("RANK", "0"))
     final_path = Path(args.output)
     out_path = final_path.with_name(f"{final_path.name}.rank{rank}") if world > 1 else final_path
+    if args.emissions:  # saved log-probabilities of any CTC model (asrkit/cli/decode_emissions.py)
+        from asrkit.cli.decode_emissions import run_emissions
+
+        torch.set_num_threads(args.threads)
+        return run_emissions(args, decoding_settings(args))
     inputs = [*args.input, *args.inputs_after_dashdash]
     if not inputs:
         raise UserError("no input: give --input FILE... (or the files after `--`)")

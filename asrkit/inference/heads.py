@@ -101,9 +101,10 @@ class CTCHead(_Units):
     @staticmethod
     def accepts(model: torch.nn.Module) -> bool:
         from asrkit.models import CTCModel
+        from asrkit.models.hf_ctc import HFCTCModel  # a Hugging Face CTC folder
         from asrkit.models.onnx_ctc import OnnxCTCModel  # an exported CTC model, run by onnxruntime
 
-        return isinstance(model, (CTCModel, OnnxCTCModel))
+        return isinstance(model, (CTCModel, OnnxCTCModel, HFCTCModel))
 
     def acoustics(self, waves: Sequence[np.ndarray]) -> Emissions:
         return self.emissions(waves)

@@ -36,7 +36,14 @@ def load_model(name_or_dir: str | None = None):
     cfg_path = folder / "config.json"
     if not cfg_path.exists():
         raise UserError(f"{folder}: no config.json (not a model folder)")
-    model_type = read_json_object(cfg_path, "model config").get("model_type")
+    cfg = read_json_object(cfg_path, "model config")
+    model_type = cfg.get("model_type")
+    from asrkit.models.hf_ctc import is_hf_ctc_folder
+
+    if is_hf_ctc_folder(cfg):  # a Hugging Face CTC folder (wav2vec2, HuBERT, ...): docs/other_models.md
+        from asrkit.models.hf_ctc import HFCTCModel
+
+        return HFCTCModel(folder)
     if model_type == "sanm_ctc":
         from asrkit.models.ctc import CTCModel
         from asrkit.models.onnx_ctc import OnnxCTCModel, is_onnx_folder
