@@ -69,6 +69,8 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
     --task asr --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/train/decode/test_en
   nice -n 19 $python local/eval_speech_llm.py --model $exp/train/model --manifest data/manifests/test_es.jsonl \
     --task ast --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/train/decode/test_es
+  nice -n 19 $python local/eval_speech_llm.py --model $exp/train/model --manifest data/manifests/test_es.jsonl \
+    --task asr_ast --beams 4 ${max_utts:+--max-utts $max_utts} --out $exp/train/decode/test_es_asr_ast
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then

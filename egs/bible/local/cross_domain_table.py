@@ -12,9 +12,9 @@ from pathlib import Path
 
 METHODS = ["greedy", "beam", "shallow_fusion", "shallow_fusion_word", "rescore", "density_ratio", "lodr", "ilme",
            "tlg"]
-WEIGHTS = ["lm_weight", "source_weight", "ilm_weight", "insertion_bonus", "blank_penalty"]
+WEIGHTS = ["lm_weight", "source_weight", "ilm_weight", "insertion_bonus", "word_bonus", "blank_penalty"]
 SHORT = {"lm_weight": "λ", "source_weight": "μ_src", "ilm_weight": "μ_ilm", "insertion_bonus": "β",
-         "blank_penalty": "blank"}
+         "word_bonus": "β_word", "blank_penalty": "blank"}
 
 
 def cell(d: Path, method: str) -> tuple[str, str, str, float | None]:
@@ -29,10 +29,11 @@ def cell(d: Path, method: str) -> tuple[str, str, str, float | None]:
     weights = ""
     if best.exists():
         cfg = json.loads(best.read_text())
-        used = [w for w in WEIGHTS if (w == "insertion_bonus" and method != "tlg") or (w == "lm_weight") or
+        used = [w for w in WEIGHTS if (w == "insertion_bonus" and method not in ("tlg", "rescore")) or
+                (w == "word_bonus" and method == "rescore") or (w == "lm_weight") or
                 (w == "source_weight" and method in ("density_ratio", "lodr")) or
                 (w == "ilm_weight" and method == "ilme") or (w == "blank_penalty" and method == "tlg")]
-        weights = ", ".join(f"{SHORT[w]}={cfg[w]:g}" for w in used)
+        weights = ", ".join(f"{SHORT[w]}={cfg[w]:g}" for w in used if w in cfg)
     return f"{wer:.2f}", m.group(1) if m else "", weights, wer
 
 

@@ -3,6 +3,10 @@
 
 Writes OUT/{name}/hyp.jsonl and OUT/{name}/score.json per decoding setting: WER (asr, against ``text``)
 or BLEU (ast, sacreBLEU 13a, cased, against the English ``translation``), and the real-time factor.
+``asr_ast`` (the multitask answer ``transcript\ntranslation``) is split as MooER does
+(:func:`~asrkit.models.speech_llm.prompt.split_multitask`) and scored both ways: the transcript's WER
+against ``text`` and the translation's BLEU against ``translation`` (an answer that does not split into
+two lines counts as a transcript with an empty translation).
 
     python local/eval_speech_llm.py --model exp/speech_llm/train/model --manifest data/manifests/test_en.jsonl \\
         --task asr --beams 1 4 --max-utts 200 --out exp/speech_llm/train/decode/test_en
@@ -20,6 +24,7 @@ import torch
 from asrkit.frontend import load_audio
 from asrkit.metrics import corpus_bleu, wer
 from asrkit.models.speech_llm import load_speech_llm
+from asrkit.models.speech_llm.prompt import split_multitask
 
 
 def main() -> None:
@@ -27,7 +32,7 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--llm", default=None, help="Qwen2 folder (MooER releases only)")
     ap.add_argument("--manifest", required=True)
-    ap.add_argument("--task", default="asr", choices=("asr", "ast"))
+    ap.add_argument("--task", default="asr", choices=("asr", "ast", "asr_ast"))
     ap.add_argument("--beams", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--max-utts", type=int, default=None, help="first N utterances only")
     ap.add_argument("--batch", type=int, default=8)
@@ -60,7 +65,13 @@ def main() -> None:
         score = {"manifest": str(man), "task": args.task, "num_beams": beams, "n_utts": len(utts),
                  "audio_s": round(seconds, 1), "decode_s": round(elapsed, 1), "rtf": round(elapsed / seconds, 4),
                  "threads": args.threads}
-        if args.task == "ast":
+        if args.task == "asr_ast":
+            parts = [split_multitask(h) for h in hyps]
+            w = wer([u["text"] for u in utts], [t for t, _ in parts])
+            b = corpus_bleu([u["translation"] for u in utts], [tr or "" for _, tr in parts])
+            score.update(metric="bleu", value=round(b.value, 2), line=b.line, wer=round(w.value, 2),
+                         n_split=sum(tr is not None for _, tr in parts))
+        elif args.task == "ast":
             b = corpus_bleu(refs, hyps)
             score.update(metric="bleu", value=round(b.value, 2), line=b.line)
         else:

@@ -36,14 +36,14 @@ for spec in bible:dev_en:test_en:source fortunes:fortunes_dev_en:fortunes_test_e
   args[ilme]="--method ilme --lm $tok_lm --ilm $out/ctc_prior.json $common"
   # TLG over the domain's word 3-gram (the graph is built once per LM).
   [ -s $lm/graph_${tgt}/TLG.fst ] || $asrkit lm tlg --lm $lm/${tgt}_word3.arpa --model $model --out $lm/graph_${tgt}
-  args[tlg]="--method tlg --graph $lm/graph_${tgt} --beam 16"
+  args[tlg]="--method tlg --graph $lm/graph_${tgt} --search-beam 16"
   # Protocol: shallow fusion (and rescoring, TLG) get a (lambda, beta) grid; the methods that subtract a
   # second LM keep shallow fusion's beta and search (lambda, mu) with mu = 0 included, so on dev they can
   # only match or beat shallow fusion.
   sf_grid="lm_weight=0.2:1.6:0.2 insertion_bonus=0:5:1"
   grids[shallow_fusion]=$sf_grid
   grids[shallow_fusion_word]=$sf_grid
-  grids[rescore]="lm_weight=0.2:1.6:0.2 insertion_bonus=0:3:1"
+  grids[rescore]="lm_weight=0.2:1.6:0.2 word_bonus=0:3:1"
   grids[tlg]="lm_weight=0.4:1.2:0.2 blank_penalty=0,1,2"
   sub_grid="lm_weight=0.6:1.4:0.2"
   grids[density_ratio]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"

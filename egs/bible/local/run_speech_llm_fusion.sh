@@ -43,7 +43,7 @@ for spec in asr_bible:asr:wer:dev_en:test_en:source ast_bible:ast:bleu:dev_es:te
   # length control; rescoring (lambda, insertion bonus); the subtracting methods keep shallow fusion's
   # eos bias and search (lambda, mu) with mu = 0 included, so on dev they can only match or beat it.
   grids[shallow_fusion]="lm_weight=0.1:0.7:0.1 eos_bias=-0.2,-1,-2"
-  grids[rescore]="lm_weight=0.1:0.9:0.2 insertion_bonus=0,1,2"
+  grids[rescore]="lm_weight=0.1:0.9:0.2 word_bonus=0,1,2"
   sub_grid="lm_weight=0.1:0.9:0.2"
   grids[density_ratio]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"
   grids[lodr]="$sub_grid source_weight=0,0.1,0.2,0.35,0.5"

@@ -14,8 +14,8 @@ METHODS = ["greedy", "beam", "shallow_fusion", "rescore", "density_ratio", "lodr
 TASKS = [("asr_bible", "wer", "Mark+Jude ASR WER %"), ("ast_bible", "bleu", "Mark+Jude es→en BLEU"),
          ("asr_fortunes", "wer", "fortunes ASR WER %")]
 SHORT = {"lm_weight": "λ", "source_weight": "μ_src", "ilm_weight": "μ_ilm", "insertion_bonus": "β",
-         "eos_bias": "eos"}
-USED = {"shallow_fusion": ["lm_weight", "eos_bias"], "rescore": ["lm_weight", "insertion_bonus"],
+         "word_bonus": "β_word", "eos_bias": "eos"}
+USED = {"shallow_fusion": ["lm_weight", "eos_bias"], "rescore": ["lm_weight", "word_bonus"],
         "density_ratio": ["lm_weight", "source_weight", "eos_bias"], "lodr": ["lm_weight", "source_weight", "eos_bias"],
         "ilme": ["lm_weight", "ilm_weight", "eos_bias"]}
 
@@ -31,7 +31,7 @@ def cell(d: Path, method: str, metric: str) -> tuple[str, str, str]:
     weights = ""
     if best.exists():
         cfg = json.loads(best.read_text())
-        weights = ", ".join(f"{SHORT[w]}={cfg[w]:g}" for w in USED.get(method, []))
+        weights = ", ".join(f"{SHORT[w]}={cfg[w]:g}" for w in USED.get(method, []) if w in cfg)
     return f"{value:.2f}", m.group(1) if m else "", weights
 
 
