@@ -277,3 +277,30 @@ def test_bad_hotword_files_are_one_line(tmp_path):
         DecodeConfig(method="greedy", hotwords=str(tmp_path / "ok.txt")).check()
     with pytest.raises(UserError, match="--hotwords needs a beam search"):
         DecodeConfig(method="tlg", graph="g", hotwords=str(tmp_path / "ok.txt")).check()
+
+
+def test_fuzz_hotword_file():
+    """Any bytes: a list of (normalised phrase, positive weight), or one UserError line."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    bits = [b"mark", b"\t", b"2.5", b"-1", b"nan", b"#", b"\xef\xbb\xbf", b"\xff", b"!", b" ", b"\r", b"\x00"]
+    line = st.lists(st.one_of(st.sampled_from(bits), st.binary(max_size=8)), max_size=6).map(b"".join)
+
+    @settings(max_examples=60, deadline=2000, database=None)
+    @given(st.lists(line, max_size=6).map(b"\n".join))
+    def check(data):
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "hot.txt"
+            path.write_bytes(data)
+            try:
+                got = read_hotwords(path)
+            except UserError as err:
+                assert str(err) and "\n" not in str(err)
+                return
+            assert got and all(p and w > 0 and math.isfinite(w) for p, w in got)
+
+    check()

@@ -1,0 +1,185 @@
+"""Hotword (context biasing) benchmark on our own data: rare proper names of the test sets.
+
+Biased words: proper names (written capitalised in the source text, never in lower case, not at the start of
+a sentence) of the test references (Mark + Jude, fortunes) that occur at most ``--max-train-count`` times in
+the acoustic model's training transcripts. Distractors: the other proper names of the training books' text
+(and of the test text when those run out), so each list of N phrases holds every biased name plus N - |B|
+distractors. Reported (WeNet/icefall style): overall WER, biased-word recall, B-WER (errors on biased
+reference words, plus insertions of biased words, over the biased reference words) and U-WER (the other
+words), and search time (emissions precomputed, one thread), for 0, 100 and 1000 phrases, with and without
+shallow fusion.
+
+    python egs/bible/local/save_emissions.py -m asrkit/pretrained/bible-en-ctc-small \
+        -i data/manifests/test_en.jsonl data/manifests/fortunes_test_en.jsonl -o exp/hotwords/test.npz
+    python egs/bible/local/bench_hotwords.py --emissions exp/hotwords/test.npz \
+        --test data/manifests/test_en.jsonl data/manifests/fortunes_test_en.jsonl \
+        --train data/manifests/train_en.jsonl --tokens exp/hotwords/tokens.txt --lm exp/lm/source_token4.arpa
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import stable_hash
+
+from asrkit.text import normalize_text
+from decoders.emissions_decoder import EmissionsDecoder
+from decoders.vocabulary import Vocabulary
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def rows(paths: list[str]) -> list[dict]:
+    out = []
+    for p in paths:
+        out += [json.loads(line) for line in Path(p).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return out
+
+
+def proper_names(texts: list[str], also_lower: list[str] = ()) -> Counter:
+    """Normalised words written capitalised inside a sentence of ``texts`` and never in lower case in ``texts``
+    or ``also_lower``; at least 3 letters, no apostrophe (so "I'll" and "Mark's" are not names)."""
+    caps, lower = Counter(), set()
+    for t in also_lower:
+        lower.update(normalize_text(w) for w in _WORD.findall(t) if w[0].islower())
+    for t in texts:
+        for sent in re.split(r"[.!?;:“”\"]\s*", t):
+            words = _WORD.findall(sent)
+            for k, w in enumerate(words):
+                if w[0].islower():
+                    lower.add(normalize_text(w))
+                elif k > 0 and w.lower() not in ("i", "god", "lord"):
+                    caps[normalize_text(w)] += 1
+    return Counter({w: c for w, c in caps.items() if w not in lower and len(w) >= 3 and w.isalpha()})
+
+
+def align(ref: list[str], hyp: list[str]) -> list[tuple[str | None, str | None]]:
+    """Levenshtein alignment as (ref word or None, hyp word or None) pairs."""
+    n, m = len(ref), len(hyp)
+    d = np.zeros((n + 1, m + 1), dtype=np.int32)
+    d[:, 0], d[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]))
+    out, i, j = [], n, m
+    while i or j:
+        if i and j and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+            out.append((ref[i - 1], hyp[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and d[i, j] == d[i - 1, j] + 1:
+            out.append((ref[i - 1], None))
+            i -= 1
+        else:
+            out.append((None, hyp[j - 1]))
+            j -= 1
+    return out[::-1]
+
+
+def score(refs: list[str], hyps: list[str], biased: set[str]) -> dict:
+    errs = n = b_err = b_n = u_err = u_n = hit = 0
+    for r, h in zip(refs, hyps):
+        for a, b in align(r.split(), h.split()):
+            if a is None:  # insertion: a B error when the inserted word is biased
+                errs += 1
+                if b in biased:
+                    b_err += 1
+                else:
+                    u_err += 1
+                continue
+            n += 1
+            wrong = a != b
+            errs += wrong
+            if a in biased:
+                b_n += 1
+                b_err += wrong
+                hit += not wrong
+            else:
+                u_n += 1
+                u_err += wrong
+    return {"wer": 100 * errs / n, "recall": 100 * hit / max(b_n, 1), "b_wer": 100 * b_err / max(b_n, 1),
+            "u_wer": 100 * u_err / max(u_n, 1), "biased_words": b_n}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--emissions", required=True)
+    ap.add_argument("--test", nargs="+", required=True)
+    ap.add_argument("--train", nargs="+", required=True)
+    ap.add_argument("--tokens", required=True, help="tokens.txt or the model's sentencepiece .model")
+    ap.add_argument("--lm", required=True, help="shallow-fusion LM (of the training text: knows no test name)")
+    ap.add_argument("--lm-weight", type=float, default=1.2)
+    ap.add_argument("--insertion-bonus", type=float, default=5.0)
+    ap.add_argument("--hotword-weights", default="2.0")
+    ap.add_argument("--sizes", default="0,100,1000")
+    ap.add_argument("--max-train-count", type=int, default=1)
+    ap.add_argument("--max-biased", type=int, default=100)
+    ap.add_argument("--beam", type=int, default=8)
+    ap.add_argument("--out", default="exp/hotwords")
+    ap.add_argument("--max-utts", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    test, train = rows(args.test), rows(args.train)
+    if args.max_utts:
+        test = [test[i * len(test) // args.max_utts] for i in range(args.max_utts)]
+    train_counts = Counter(w for r in train for w in normalize_text(r["text"]).split())
+    refs = [normalize_text(r["text"]) for r in test]
+    test_words = Counter(w for r in refs for w in r.split())
+    everything = [r["text"] for r in test + train]
+    names = proper_names([r["text"] for r in test], everything)
+    biased = sorted(w for w in names if train_counts[w] <= args.max_train_count and w in test_words)
+    # At most --max-biased of them (a stable pick), so the smallest list (100) is exactly the biased names.
+    biased = sorted(sorted(biased, key=lambda w: stable_hash(w))[: args.max_biased])
+    train_names = proper_names([r["text"] for r in train], everything)
+    distract = sorted((w for w in train_names if w not in biased), key=lambda w: (-train_names[w], w))
+    print(f"{len(biased)} biased names ({sum(test_words[w] for w in biased)} occurrences), "
+          f"{len(distract)} distractor names", file=sys.stderr)
+    (out / "biased_names.txt").write_text("\n".join(biased) + "\n", encoding="utf-8")
+
+    data = np.load(args.emissions)
+    lps = [torch.from_numpy(data[r["id"]]) for r in test]
+    # A token-level LM is matched to the units through the sentencepiece model, so give it when there is one.
+    vocab = (Vocabulary.from_sentencepiece(args.tokens) if args.tokens.endswith(".model")
+             else Vocabulary.from_tokens_txt(args.tokens))
+    results = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        path = None
+        if size:
+            phrases = biased + distract[: max(0, size - len(biased))]
+            path = out / f"hotwords_{size}.txt"
+            path.write_text("\n".join(phrases[:size]) + "\n", encoding="utf-8")
+        for fusion in (False, True):
+            base = dict(method="shallow_fusion" if fusion else "beam", beam=args.beam)
+            if fusion:
+                base.update(lm=args.lm, lm_weight=args.lm_weight, insertion_bonus=args.insertion_bonus)
+            for w in [float(x) for x in args.hotword_weights.split(",")] if size else [0.0]:
+                dec = EmissionsDecoder(vocab, **base, hotwords=str(path) if path else None, hotword_weight=w)
+                dec.decode(lps[:4])  # loads the LM and builds the graph's native twin outside the timing
+                start = time.perf_counter()
+                hyps = dec.decode(lps)
+                secs = time.perf_counter() - start
+                metrics = score(refs, hyps, set(biased))
+                row = {"phrases": size, "fusion": fusion, "hotword_weight": w, "seconds": round(secs, 2),
+                       **{k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}}
+                results.append(row)
+                print(json.dumps(row), file=sys.stderr)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print("| phrases | shallow fusion | hotword weight | WER % | name recall % | B-WER % | U-WER % | search s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['phrases']} | {'yes' if r['fusion'] else 'no'} | {r['hotword_weight'] if r['phrases'] else '-'} "
+              f"| {r['wer']:.2f} | {r['recall']:.1f} | {r['b_wer']:.1f} | {r['u_wer']:.2f} | {r['seconds']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
