@@ -108,3 +108,22 @@ def test_multitask_record_splits_each_segment():
     rec = transcript_record("x", tr, "asr_ast")
     assert rec["text"] == "he went home. only one line" and rec["translation"] == "se fue a casa."
     assert [s["translation"] for s in rec["segments"]] == ["se fue a casa.", ""]
+
+
+def test_tlg_method_with_timestamps(long_wav, root, tmp_path):
+    """A method with its own search (TLG Viterbi over a word graph) on VAD segments, words aligned afterwards."""
+    from asrkit.models.registry import resolve_model_dir
+    from asrkit.text import normalize_text
+    from tests.conftest import build_word_lm_and_tlg
+
+    folder, duration, _ = long_wav
+    rows = [json.loads(line) for line in (root / "asrkit" / "samples" / "samples.jsonl").read_text().splitlines()]
+    texts = [normalize_text(r["text"]) for r in rows if r["id"].startswith("en-")]
+    _, graphs, _ = build_word_lm_and_tlg(tmp_path, resolve_model_dir(None) / "tokenizer.model", texts * 3)
+    out = tmp_path / "out.jsonl"
+    assert main(["decode", "-i", str(folder / "long.wav"), "-o", str(out), "--method", "tlg", "--graph",
+                 str(graphs["standard"]), "--timestamps", "-q"]) == 0
+    (line,) = [json.loads(x) for x in out.read_text().splitlines()]
+    _check_segments(line, duration, 30.0)
+    assert [w["word"] for w in line["words"]] == line["text"].split()
+    assert wer([" ".join(texts)], [line["text"]]).value < 10  # the graph knows these sentences
