@@ -88,3 +88,11 @@ def test_transcript_and_translation_lines_kept():
     tr = Transcript("z", 5.0, [Segment(0.0, 4.0, "he went home.\n\nse fue a casa.")])
     assert parse_srt(to_srt(cues(tr))) == [(0.0, 4.0, "he went home. se fue a casa.")]
     assert to_srt(cues(tr)).split("\n")[2:4] == ["he went home.", "se fue a casa."]
+
+
+def test_cues_of_even_length():
+    text = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut"  # 90 chars
+    words = [Word(w, i * 0.3, i * 0.3 + 0.2) for i, w in enumerate(text.split())]
+    tr = Transcript("e", 10.0, [Segment(0.0, 5.0, " ".join(w.word for w in words), words)])
+    lengths = [len(c.text) for c in cues(tr)]
+    assert len(lengths) == 2 and max(lengths) <= 84 and min(lengths) >= 30  # greedy would leave "ut" alone

@@ -14,6 +14,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from asrkit.longform.timestamps import Word
 from asrkit.longform.transcriber import Transcript
 
 FORMATS = ("jsonl", "srt", "vtt")
@@ -27,6 +28,23 @@ class Cue:
     text: str
 
 
+def _groups(words: list[Word], max_chars: int, max_s: float, target: float | None = None) -> list[list[Word]]:
+    """Consecutive words in groups within the hard limits; with ``target``, a group also closes where that
+    brings its length nearer ``target`` characters than taking the next word would."""
+    groups = [[words[0]]]
+    for w in words[1:]:
+        group = groups[-1]
+        now = len(" ".join(x.word for x in group))
+        new = now + 1 + len(w.word)
+        hard = new > max_chars or w.end - group[0].start > max_s
+        soft = target is not None and new > target and new - target > target - now
+        if hard or soft:
+            groups.append([w])
+        else:
+            group.append(w)
+    return groups
+
+
 def cues(transcript: Transcript, max_chars: int = 2 * LINE_CHARS, max_s: float = 7.0) -> list[Cue]:
     out: list[Cue] = []
     for seg in transcript.segments:
@@ -35,15 +53,11 @@ def cues(transcript: Transcript, max_chars: int = 2 * LINE_CHARS, max_s: float =
         if not seg.words:
             out.append(Cue(seg.start, seg.end, seg.text))
             continue
-        group = [seg.words[0]]
-        for w in seg.words[1:]:
-            text = " ".join(x.word for x in group + [w])
-            if len(text) > max_chars or w.end - group[0].start > max_s:
-                out.append(Cue(group[0].start, group[-1].end, " ".join(x.word for x in group)))
-                group = [w]
-            else:
-                group.append(w)
-        out.append(Cue(group[0].start, group[-1].end, " ".join(x.word for x in group)))
+        groups = _groups(seg.words, max_chars, max_s)
+        if len(groups) > 1:  # as many cues, of even length: no one-word cue left at the end
+            even = _groups(seg.words, max_chars, max_s, len(" ".join(w.word for w in seg.words)) / len(groups))
+            groups = even if len(even) == len(groups) else groups
+        out += [Cue(g[0].start, g[-1].end, " ".join(w.word for w in g)) for g in groups]
     # Cues must not overlap and must last: a cue ends no later than the next one starts, and at least 1 ms.
     for a, b in zip(out, out[1:]):
         a.end = min(a.end, b.start)
