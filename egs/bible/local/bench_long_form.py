@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--onnx", default=None, help="an `asrkit export` folder of the same model")
     ap.add_argument("--out", default=None, help="[LONG/bench]")
+    ap.add_argument("--fresh", action="store_true", help="redo every run (default: keep those in OUT/bench.json)")
     args = ap.parse_args()
     long_dir = Path(args.long)
     out = Path(args.out or long_dir / "bench")
@@ -95,21 +96,33 @@ def main() -> None:
     audio_s = long_ref["duration"]
     utt_audio_s = sum(b["end"] - b["start"] for b in bounds)
     model = ["--model", args.model] if args.model else []
-    results = {}
+    # Finished runs are kept in bench.json (an interrupted benchmark goes on where it stopped; --fresh redoes all).
+    saved = out / "bench.json"
+    results = json.loads(saved.read_text()) if saved.exists() and not args.fresh else {}
+
+    def save(name: str, r: dict) -> None:
+        r["x_real_time"] = r["audio_s"] / r["wall_s"]
+        r["x_real_time_cpu"] = r["audio_s"] / r["cpu_s"]
+        results[name] = r
+        saved.write_text(json.dumps(results, indent=2) + "\n")
 
     def per_utt(name: str, extra: list[str]) -> None:
+        if name in results:
+            return
         hyp = out / f"{name}.jsonl"
         r = run_decode(["-i", args.manifest, "-o", str(hyp), *model, *extra])
         hyps = {h["id"]: h["text"] for h in rows_of(hyp)}
         r.update(audio_s=utt_audio_s, wer=wer([refs[k] for k in refs], [hyps.get(k, "") for k in refs]).value)
-        results[name] = r
+        save(name, r)
 
     def long_form(name: str, extra: list[str]) -> None:
+        if name in results:
+            return
         hyp = out / f"{name}.jsonl"
         r = run_decode(["-i", str(long_dir / "long.jsonl"), "-o", str(hyp), *model, *extra])
         h = rows_of(hyp)[0]
         r.update(audio_s=audio_s, wer=wer([long_ref["text"]], [h["text"]]).value, **start_errors(h, bounds))
-        results[name] = r
+        save(name, r)
 
     per_utt("per_utterance", [])
     long_form("long_form", [])
@@ -119,10 +132,6 @@ def main() -> None:
         model = ["--model", args.onnx]
         per_utt("per_utterance_onnx", [])
         long_form("long_form_onnx", [])
-    for r in results.values():
-        r["x_real_time"] = r["audio_s"] / r["wall_s"]
-        r["x_real_time_cpu"] = r["audio_s"] / r["cpu_s"]
-    (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     base = results["per_utterance"]["wer"]
     print(f"audio: {audio_s / 60:.1f} min long recording, {len(bounds)} utterances ({utt_audio_s / 60:.1f} min)")
     print("| run | WER % | x WER per-utt | wall s | CPU s | x real time (wall / CPU) | peak RSS MB | segments "
