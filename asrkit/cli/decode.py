@@ -1,4 +1,10 @@
-"""`asrkit decode`: transcribe files, folders, wav.scp lists or JSONL manifests into HYP.jsonl.
+"""`asrkit decode`: transcribe files, folders, wav.scp lists, JSONL manifests or Lhotse CutSets into HYP.jsonl.
+
+Inputs of any length: one longer than ``--max-duration`` (default 30 s; a speech LLM never gets more than
+20 s) is cut into speech segments by a VAD (``--vad silero``, or ``energy`` as a fallback), the segments
+are decoded in batches with bounded memory, and the input gets one line with ``id``, ``text`` and
+``segments`` (``--timestamps``: also ``words``; ``--format srt|vtt``: also a subtitle file per input).
+See docs/long_form.md.
 
 Methods (see docs/decoding.md for the equations): greedy, beam, shallow_fusion, rescore, density_ratio,
 lodr, ilme, tlg. ``--config tuned.json`` (written by ``asrkit tune``) sets the method and weights; flags
