@@ -76,13 +76,16 @@ fi
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "stage 3: bundle $name and score the bundled (float16) model"
   out=../../asrkit/pretrained/$name
-  $python local/bundle_speech_llm.py --exp $exp/train --llm-exp $exp/llm_pretrain --out $exp/bundle/$name --stage model \
-    --tasks asr ast
-  for set in test_en:asr test_es:ast; do
+  $python local/bundle_speech_llm.py --exp $exp/train --out $exp/bundle/$name --stage model \
+    --tasks asr ast asr_ast
+  for set in test_en:asr test_es:ast test_es:asr_ast; do
+    d=${set%%:*}; [ ${set#*:} = asr_ast ] && d=${d}_asr_ast
     nice -n 19 $python local/eval_speech_llm.py --model $exp/bundle/$name --manifest data/manifests/${set%%:*}.jsonl \
-      --task ${set#*:} --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/bundle/decode/${set%%:*}
+      --task ${set#*:} --beams 1 4 ${max_utts:+--max-utts $max_utts} --out $exp/bundle/decode/$d
   done
-  $python local/bundle_speech_llm.py --exp $exp/train --llm-exp $exp/llm_pretrain --out $exp/bundle/$name \
+  if [ -n "$init" ]; then card_args="--parent $init"; else card_args="--llm-exp $exp/llm_pretrain"; fi
+  # shellcheck disable=SC2086  # card_args is a word list
+  $python local/bundle_speech_llm.py --exp $exp/train $card_args --out $exp/bundle/$name \
     --stage card --decode $exp/bundle/decode --max-utts "${max_utts:-all}"
   rm -rf $out && cp -r $exp/bundle/$name $out
 fi

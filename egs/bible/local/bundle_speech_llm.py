@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import torch
@@ -36,15 +37,33 @@ def _score_rows(decode: Path) -> list[str]:
             s = json.loads(f.read_text())
             detail = (f"{s['substitutions']} / {s['deletions']} / {s['insertions']} of {s['ref_len']} words"
                       if s["metric"] == "wer" else s["line"].split("=", 1)[-1].strip())
+            if "n_split" in s:  # asr_ast: the transcript line's WER and how many answers had both lines
+                detail = f"transcript WER {s['wer']:.2f}; {s['n_split']} answers with 2 lines; {detail}"
             rows.append(f"| {set_dir.name} ({s['task']}) | {setting} | {s['n_utts']} | {s['metric'].upper()} "
                         f"{s['value']:.2f} | {detail} | {s['rtf']:.3f} |")
     return rows
 
 
-def write_card(exp: Path, llm_exp: Path, out: Path, decode: Path, max_utts: str) -> None:
+def _parent_logs(parent: Path) -> list[str]:
+    """The training-log lines of the model card of the folder a continued run started from."""
+    text = (parent / "README.md").read_text()
+    block = text.split("## Training logs", 1)[1].split("```")[1]
+    return [x for x in block.splitlines() if x.strip()]
+
+
+def _wall_hours(lines: list[str]) -> float:
+    """Wall-clock hours between the first and last timestamped lines of a training log (restarts included)."""
+    stamps = [time.mktime(time.strptime(x[:19], "%Y-%m-%d %H:%M:%S")) for x in lines if x[:4].isdigit()]
+    return (max(stamps) - min(stamps)) / 3600 if stamps else 0.0
+
+
+def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utts: str,
+               parent: Path | None = None) -> None:
     cfg = json.loads((out / "config.json").read_text())
     llm = json.loads((out / "llm" / "config.json").read_text())
     tcfg = json.loads((exp / "train_config.json").read_text())
+    if parent is not None:
+        return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg)
     lcfg = json.loads((llm_exp / "train_config.json").read_text())
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
@@ -124,10 +143,93 @@ real model behind the speech-LLM decoding interfaces (`generate`, `prefix_lm`, `
     print(f"wrote {out / 'README.md'}")
 
 
+def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_utts: str, cfg: dict, llm: dict,
+                          tcfg: dict) -> None:
+    model = SpeechLLM.from_pretrained(out)
+    n_enc = sum(p.numel() for p in model.encoder.parameters())
+    n_ad = sum(p.numel() for p in model.encoder_projector.parameters())
+    n_llm = sum(p.numel() for p in model.lm.parameters())
+    all_log = (exp / "train.log").read_text().splitlines()
+    log = [x for x in all_log if "end of epoch" in x or "trainable" in x or "initialised" in x]
+    parent_log = _parent_logs(parent)
+    hours = _wall_hours(all_log)
+    enc, ad, lo, o = cfg["encoder"], cfg["adapter"], tcfg["lora"], tcfg["optim"]
+    tasks = ", ".join(f"`{t}`" for t in cfg.get("prompts", {}))
+    subset = "All utterances" if max_utts in ("", "all") else f"The first {max_utts} utterances"
+    card = f"""# {out.name}
+
+A tiny **speech LLM** in the MooER style (frozen speech encoder -> 120 ms adapter -> Qwen2-architecture LLM
+with LoRA), trained on CPU by asrkit's `egs/bible` recipe (`run_speech_llm.sh`). Tasks: {tasks} --
+English speech recognition (`asr`), Spanish -> English speech translation (`ast`) and the multitask
+answer `transcript\\ntranslation` (`asr_ast`, Spanish audio). A small real model behind the speech-LLM
+decoding interfaces; it knows espeak-ng voices and Bible-style text only.
+
+- **Encoder** (frozen): the SANM encoder of `bible-en-ctc-small` ({enc['num_blocks']} blocks x
+  {enc['output_size']}, {n_enc / 1e6:.2f}M parameters), 80-dim fbank, LFR 7/6 (60 ms frames), `am.mvn` CMVN.
+- **Adapter**: MooER's LinearAdapter, {ad['downsample_rate']} frames concatenated ->
+  Linear({ad['downsample_rate'] * ad['encoder_dim']} -> {ad['hidden_dim']}) -> ReLU ->
+  Linear({ad['hidden_dim']} -> {ad['llm_dim']}): one embedding per 120 ms; {n_ad / 1e6:.2f}M parameters.
+- **LLM**: Qwen2 architecture, {llm['num_hidden_layers']} layers x {llm['hidden_size']}, {llm['num_attention_heads']}
+  heads ({llm['num_key_value_heads']} KV heads), FFN {llm['intermediate_size']}, tied embeddings, vocabulary
+  {llm['vocab_size']} (byte-level BPE trained here); {n_llm / 1e6:.2f}M parameters.
+- **Lineage**: continued from the first bundled model of this name (its LLM with LoRA merged, and its
+  adapter; restored by `run_speech_llm.sh` stage 0 from git history). That model's own LLM pretraining and
+  speech training are in the first block of the logs below.
+- **This training** (adapter + new LoRA r {lo['r']}, alpha {lo['alpha']}, dropout {lo['dropout']} on
+  {', '.join(lo['target_modules'])}; merged into `llm/` in this folder): `train_en` (asr), `train_es` (ast and
+  asr_ast), MooER's prompts and chat template, audio before the prompt. Loss: MooER's answer loss +
+  {o.get('ctc_weight', 0)} x the adapter CTC loss (`asrkit/models/speech_llm/aux_ctc.py`, kept as an
+  auxiliary term so the adapter keeps emitting the spoken tokens' embeddings); {o['epochs']} epochs, AdamW lr
+  {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of {o['max_tokens']} padded positions, bf16
+  autocast, seed {o['seed']}.
+- **Training time and hardware**: {hours:.1f} h wall clock for this stage on a 2-core x86-64 CPU (one
+  thread, machine shared with other jobs; no GPU), after the first model's ~75 CPU-minutes.
+- **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
+  `adapter.safetensors`, `llm/`).
+
+## Results (this folder, Hugging Face `generate` with MooER's defaults)
+
+Greedy = 1 beam; beam4 = 4 beams, length penalty 0.8, EOS log-prob bias -0.2, at most 200 new tokens.
+{subset} of each test set (Mark + Jude); WER on `asrkit.text.normalize_text` output,
+BLEU = sacreBLEU 13a, cased, against the English WEB translation (for `asr_ast`: the translation line;
+its transcript line's WER is in `score.json`). RTF on one CPU thread (shared machine).
+
+| test set | decoding | utterances | score | details | RTF |
+|---|---|---|---|---|---|
+{chr(10).join(_score_rows(decode))}
+
+## Training logs
+
+```
+{chr(10).join(parent_log)}
+{chr(10).join(log)}
+```
+
+## Use
+
+```python
+from asrkit.models.speech_llm import load_speech_llm
+from asrkit.frontend import load_audio
+m = load_speech_llm("{out.name}")
+print(m.generate([load_audio("a.wav")], "asr"))   # "ast" / "asr_ast" for Spanish audio
+```
+
+## Limits
+
+Synthetic speech only (espeak-ng); Bible-domain text only; a 4-layer LLM trained for a few CPU hours: expect
+hallucinated words and weak translations. Weaker than the CTC model whose encoder it uses
+(`bible-en-ctc-small`, see its card for the same test set).
+"""
+    (out / "README.md").write_text(card)
+    print(f"wrote {out / 'README.md'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--exp", required=True, help="speech LLM training folder (model/, train_config.json, train.log)")
-    ap.add_argument("--llm-exp", required=True, help="LLM pretraining folder (train_config.json, train.log)")
+    ap.add_argument("--llm-exp", default=None, help="LLM pretraining folder (train_config.json, train.log)")
+    ap.add_argument("--parent", default=None,
+                    help="speech LLM folder the training continued from (its card's logs are carried over)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--stage", choices=("model", "card"), required=True)
     ap.add_argument("--decode", default=None, help="decode folder of the bundled model (card stage)")
@@ -137,7 +239,8 @@ def main() -> None:
     if args.stage == "model":
         write_model(Path(args.exp), Path(args.out), args.tasks)
     else:
-        write_card(Path(args.exp), Path(args.llm_exp), Path(args.out), Path(args.decode), args.max_utts)
+        write_card(Path(args.exp), Path(args.llm_exp) if args.llm_exp else None, Path(args.out), Path(args.decode),
+                   args.max_utts, Path(args.parent) if args.parent else None)
 
 
 if __name__ == "__main__":
