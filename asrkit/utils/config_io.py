@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import inspect
 import json
 import types
@@ -71,6 +72,12 @@ def json_kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The resolved field annotations (string annotations are compiled once per class, not per config)."""
+    return typing.get_type_hints(cls)
 
 
 def _describe(tp: Any) -> str:
@@ -170,7 +177,7 @@ def from_dict(cls: type[T], d: Any, where: str, aliases: dict[str, str] | None =
     """
     if not isinstance(d, dict):
         raise UserError(f"{where}: expected a JSON object, got {json_kind(d)}")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     kwargs: dict[str, Any] = {}
     for key, value in d.items():
@@ -186,5 +193,24 @@ def from_dict(cls: type[T], d: Any, where: str, aliases: dict[str, str] | None =
                             ) from None
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as err:
+    except UserError as err:  # the dataclass's own checks (__post_init__), now with the file named
+        raise UserError(f"{where}: {err}") from None
+    except (TypeError, ValueError, ArithmeticError) as err:
         raise UserError(f"{where}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+
+
+def require_positive(obj: object, *names: str) -> None:
+    """Sizes and counts of a config (``num_blocks``, ``n_heads``, ...) must be at least 1: 0 or a negative value
+    would fail later, deep in model construction, instead of here with the key named."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and value < 1:
+            raise UserError(f"{name!r} must be at least 1, not {value}")
+
+
+def require_fraction(obj: object, *names: str) -> None:
+    """Probabilities (dropout rates) lie in [0, 1)."""
+    for name in names:
+        value = getattr(obj, name)
+        if not 0 <= value < 1:
+            raise UserError(f"{name!r} must be in [0, 1), not {value}")

@@ -41,7 +41,7 @@ from torch import nn
 from asrkit.errors import UserError
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer
-from asrkit.utils.config_io import from_dict, read_json_object
+from asrkit.utils.config_io import from_dict, read_json_object, require_positive
 from asrkit.utils.safe_load import load_safetensors
 
 MODEL_TYPE = "transformer_lm"
@@ -66,6 +66,7 @@ class TransformerLMConfig:
     def __post_init__(self) -> None:
         if self.positions not in POSITIONS:
             raise UserError(f"transformer_lm: positions must be one of {POSITIONS}, not {self.positions!r}")
+        require_positive(self, "vocab_size", "d_model", "n_heads", "n_layers", "d_ff", "max_len")
         if self.d_model % self.n_heads:
             raise UserError(f"transformer_lm: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
         if self.vocab_size < 2:

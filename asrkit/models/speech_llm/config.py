@@ -8,7 +8,7 @@ from asrkit.encoder import SANMConfig
 from asrkit.errors import UserError
 from asrkit.frontend import FrontendConfig
 from asrkit.models.speech_llm.prompt import QWEN_CHAT_TEMPLATE, TASK_PROMPTS
-from asrkit.utils.config_io import from_dict, json_kind
+from asrkit.utils.config_io import from_dict, json_kind, require_positive
 
 MODEL_TYPE = "speech_llm"
 # "sanm": waveforms/fbank -> Paraformer SANM encoder (60 ms frames); "none": the caller passes encoder
@@ -66,14 +66,15 @@ class SpeechLLMConfig:
 
     def __post_init__(self) -> None:
         if self.encoder_type not in ENCODER_TYPES:
-            raise UserError(f"config.json: encoder_type {self.encoder_type!r} is not one of {list(ENCODER_TYPES)}")
+            raise UserError(f"encoder_type {self.encoder_type!r} is not one of {list(ENCODER_TYPES)}")
         if self.encoder_type == "sanm" and self.encoder.output_size != self.adapter.encoder_dim:
-            raise UserError(f"config.json: encoder output_size {self.encoder.output_size} != adapter encoder_dim "
+            raise UserError(f"encoder output_size {self.encoder.output_size} != adapter encoder_dim "
                             f"{self.adapter.encoder_dim}")
-        if self.adapter.downsample_rate < 1:
-            raise UserError("config.json: adapter downsample_rate must be >= 1")
+        require_positive(self.adapter, "encoder_dim", "llm_dim", "hidden_dim", "downsample_rate")
+        require_positive(self.lora, "r")
+        require_positive(self.generation, "num_beams", "max_new_tokens")
         if "{}" not in self.chat_template:
-            raise UserError("config.json: chat_template has no {} for the task prompt")
+            raise UserError("chat_template has no {} for the task prompt")
 
     @property
     def tasks(self) -> list[str]:
