@@ -213,7 +213,9 @@ def run(args: argparse.Namespace) -> int:
             out.write(rows)
             n_written += len(rows)
 
-        for item in progress(items, desc="decode", unit="utt", disable=args.quiet or rank > 0):
+        bar = progress(items, desc="decode", unit="utt", disable=args.quiet or rank > 0)
+        long_form.on_batch = lambda s: bar.set_postfix_str(f"{s / 60:.1f} min of speech decoded", refresh=True)
+        for item in bar:
             if isinstance(item, InputError):
                 fail(str(item))
                 continue

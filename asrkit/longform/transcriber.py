@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,6 +120,9 @@ class LongFormTranscriber:
         self._batch: list[tuple[_Pending, Segment, np.ndarray]] = []
         self._order: deque[_Pending] = deque()
         self.audio_s = 0.0  # seconds of input audio seen (for the real-time factor)
+        self.decoded_s = 0.0  # seconds of segments decoded so far
+        # Called with ``decoded_s`` after every batch: a long input shows progress while it is decoded.
+        self.on_batch: Callable[[float], None] | None = None
 
     @property
     def vad(self):
@@ -159,8 +162,11 @@ class LongFormTranscriber:
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
         self._decode_or_fail([(p, s, w) for p, s, w in batch if p.transcript.error is None])
-        for p, _, _ in batch:
+        for p, s, _ in batch:
             p.left -= 1
+            self.decoded_s += s.end - s.start
+        if batch and self.on_batch is not None:
+            self.on_batch(self.decoded_s)
 
     def _decode_or_fail(self, items: list[tuple[_Pending, Segment, np.ndarray]]) -> None:
         """Decode a batch; when it fails, each segment alone, so one bad segment fails only its own input."""
