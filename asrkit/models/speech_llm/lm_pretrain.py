@@ -35,6 +35,7 @@ from asrkit.models.speech_llm.prompt import QWEN_CHAT_TEMPLATE, TASK_PROMPTS, re
 from asrkit.models.speech_llm.tokenizer import LLMTokenizer, train_bpe_tokenizer
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
+from asrkit.utils.config_io import from_dict, read_json_object
 from asrkit.utils.progress import progress
 
 
@@ -77,13 +78,8 @@ class PretrainConfig:
         if path is None:
             return cls()
         path = Path(path)
-        if not path.exists():
-            raise UserError(f"{path}: no such config file")
-        try:
-            d = json.loads(path.read_text())
-            return cls(model=TinyQwen2Config(**d.get("model", {})), optim=PretrainOptim(**d.get("optim", {})))
-        except (json.JSONDecodeError, TypeError, AttributeError) as err:
-            raise UserError(f"{path}: invalid LLM pretraining config ({err})") from None
+        # Unknown keys and wrong types are refused, naming the file and the key (asrkit/utils/config_io.py).
+        return from_dict(cls, read_json_object(path, "LLM pretraining config"), str(path))
 
     def to_dict(self) -> dict:
         return {"model": asdict(self.model), "optim": asdict(self.optim)}
