@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from asrkit.frontend import SAMPLE_RATE
 from asrkit.longform.segmenter import SegmenterConfig, speech_segments
 from asrkit.longform.source import AudioSource
 from asrkit.longform.timestamps import Word, word_timestamps
-from asrkit.longform.vad import FRAME_S, make_vad
+from asrkit.longform.vad import FRAME_S, EnergyVAD, SileroVAD, make_vad
 
 CTC_MAX_S = 30.0
 # The speech-LLM recipe (asrkit/models/speech_llm/train.py, max_duration) skips training utterances over 20 s.
@@ -109,8 +109,7 @@ class LongFormTranscriber:
         self.cap = segment_cap(rec, max_duration)
         if self.cap <= 0:
             raise UserError("--max-duration must be positive")
-        self.segmenter = segmenter or SegmenterConfig()
-        self.segmenter.max_segment_s = self.cap
+        self.segmenter = replace(segmenter or SegmenterConfig(), max_segment_s=self.cap)
         self.vad_name = vad
         self._vad = None
         self._threads = threads
@@ -125,7 +124,8 @@ class LongFormTranscriber:
         self.on_batch: Callable[[float], None] | None = None
 
     @property
-    def vad(self):
+    def vad(self) -> SileroVAD | EnergyVAD:
+        """Loaded on first use: inputs no longer than the cap never need it."""
         if self._vad is None:
             self._vad = make_vad(self.vad_name, self._threads)
         return self._vad
