@@ -91,5 +91,6 @@ class StreamingSANMEncoder:
         if self.keep is None:
             cache.k, cache.v = keys, values
         else:
-            cache.k, cache.v = keys[keys.size(0) - self.keep:], values[values.size(0) - self.keep:]
+            start = max(0, keys.size(0) - self.keep)
+            cache.k, cache.v = keys[start:], values[start:]
         return x

@@ -1,0 +1,118 @@
+"""Streaming recognition (asrkit/inference/streaming.py): each stage streamed equals it offline.
+
+- the streaming front end equals the offline fbank/LFR/CMVN in any piece sizes;
+- the cached chunk-by-chunk SANM encoder equals the chunk-masked offline encoder;
+- a stream whose chunk covers the whole utterance gives the offline Recognizer's text (full attention);
+- a chunked stream gives what the one-shot search gives on the chunk-masked offline emissions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from asrkit.encoder.config import SANMConfig
+from asrkit.encoder.sanm import SANMEncoder
+from asrkit.encoder.sanm_streaming import StreamingSANMEncoder
+from asrkit.errors import UserError
+from asrkit.frontend import load_audio
+from asrkit.frontend.streaming import StreamingFrontend
+from asrkit.inference import Recognizer
+from asrkit.inference.streaming import StreamingRecognizer
+from asrkit.models.registry import bundled_models
+from decoders.ctc_prefix_beam import ctc_prefix_beam_search_reference
+
+torch.set_num_threads(1)
+SAMPLE = "asrkit/samples/en-Mark.2.6.flac"
+
+
+@pytest.fixture(scope="module")
+def wave():
+    return load_audio(SAMPLE)
+
+
+def feed(stream, wave, piece):
+    for i in range(0, len(wave), piece):
+        stream.accept_waveform(wave[i:i + piece])
+    return stream.finish()
+
+
+def test_frontend_streams_exactly(wave):
+    rec = StreamingRecognizer(None)
+    for piece in (160, 1234, 16000):
+        fe = StreamingFrontend(rec.model.frontend)
+        got = torch.cat([fe.accept(wave[i:i + piece]) for i in range(0, len(wave), piece)] + [fe.finish()])
+        want = rec.model.frontend(wave)
+        assert got.shape == want.shape
+        assert torch.allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("left_chunks", [None, 0, 2, 5])
+def test_cached_encoder_equals_chunk_masked_encoder(left_chunks):
+    torch.manual_seed(0)
+    cfg = SANMConfig(input_size=20, output_size=16, attention_heads=2, linear_units=32, num_blocks=3, dropout_rate=0,
+                     positional_dropout_rate=0, attention_dropout_rate=0, chunk_size=4, left_chunks=left_chunks)
+    enc = SANMEncoder(cfg).eval()
+    x = torch.randn(1, 37, 20) * 3  # (left_chunks 5: the cache fills only after 5 chunks)
+    want, _ = enc(x, torch.tensor([37]))
+    s = StreamingSANMEncoder(enc)
+    got = torch.cat([s.encode(x[0, i:i + 4]) for i in range(0, 37, 4)])
+    assert torch.allclose(got, want[0], atol=1e-5)
+    with pytest.raises(RuntimeError):  # the short last chunk closed the stream
+        s.encode(x[0, :4])
+
+
+def test_chunk_mask_over_the_whole_input_is_full_attention():
+    torch.manual_seed(1)
+    cfg = SANMConfig(input_size=20, output_size=16, attention_heads=2, linear_units=32, num_blocks=2, dropout_rate=0,
+                     positional_dropout_rate=0, attention_dropout_rate=0)
+    enc = SANMEncoder(cfg).eval()
+    x, lens = torch.randn(2, 19, 20), torch.tensor([19, 12])
+    full, _ = enc(x, lens)
+    enc.config.chunk_size = 64
+    chunked, _ = enc(x, lens)
+    assert torch.allclose(full[0], chunked[0], atol=1e-5) and torch.allclose(full[1, :12], chunked[1, :12], atol=1e-5)
+
+
+def test_stream_with_one_chunk_equals_offline(wave):
+    offline = Recognizer(None, method="beam").decode_waves([wave])[0]
+    rec = StreamingRecognizer(None, method="beam", chunk_size=10_000, left_chunks=0)
+    assert feed(rec.stream(), wave, 4000) == offline
+
+
+@pytest.mark.parametrize("method", [{"method": "greedy"}, {"method": "beam", "word_bonus": 0.5}])
+def test_chunked_stream_equals_one_shot_search_on_chunked_emissions(wave, method):
+    rec = StreamingRecognizer(None, chunk_size=5, left_chunks=3, **method)
+    s = rec.stream()
+    got = feed(s, wave, 1000)
+    lp = rec.offline_emissions(wave)
+    if method["method"] == "greedy":
+        ids = lp.argmax(-1).tolist()
+        want = rec.head.text([u for i, u in enumerate(ids) if u and (i == 0 or u != ids[i - 1])])
+    else:
+        want = rec.head.text(ctc_prefix_beam_search_reference(lp[None], None, 8, rec.decoder.scorers)[0][0].units)
+    assert got == want and got
+    assert s.timing.chunks == -(-lp.size(0) // 5)
+    assert s.partial() == got  # after finish the partial is the final
+    assert len(s.timing.partial_times) >= 2
+
+
+def test_bad_settings_are_one_line():
+    with pytest.raises(UserError, match="tlg"):
+        StreamingRecognizer(None, method="tlg", graph="x")
+    with pytest.raises(UserError, match="chunk"):
+        StreamingRecognizer(None, chunk_size=0)
+
+
+def test_stream_model_if_bundled(wave):
+    name = next((n for n in bundled_models() if "stream" in n), None)
+    if name is None:
+        pytest.skip("no bundled streaming model")
+    rec = StreamingRecognizer(name)
+    assert rec.trained_chunk_size == rec.chunk_size
+    got = feed(rec.stream(), wave, 3200)
+    lp = rec.offline_emissions(wave)
+    ids = lp.argmax(-1).tolist()
+    assert got == rec.head.text([u for i, u in enumerate(ids) if u and (i == 0 or u != ids[i - 1])])
+    assert np.isfinite(rec.algorithmic_latency_s())
