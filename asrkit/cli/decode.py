@@ -121,6 +121,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="jsonl", choices=FORMATS,
                    help="also write OUTPUT_DIR/<id>.srt or .vtt per input, next to the JSONL output [jsonl]")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--streaming", action="store_true",
+                   help="feed each file through the streaming path chunk by chunk, report latency (docs/streaming.md)")
+    p.add_argument("--chunk-ms", type=float, default=None, help="--streaming: audio per call [the model's chunk]")
+    p.add_argument("--stream-chunk-frames", type=positive_int, default=None,
+                   help="--streaming: encoder chunk, 60 ms frames [the model's; 8 if not trained chunk-wise]")
     p.set_defaults(func=run)
 
 
@@ -156,6 +161,11 @@ def run(args: argparse.Namespace) -> int:
     rank = int(os.environ.get("RANK", "0"))
     final_path = Path(args.output)
     out_path = final_path.with_name(f"{final_path.name}.rank{rank}") if world > 1 else final_path
+    if args.streaming:  # the path of `asrkit serve`, fed from files (asrkit/cli/decode_streaming.py)
+        from asrkit.cli.decode_streaming import run_streaming
+
+        torch.set_num_threads(args.threads)
+        return run_streaming(args, decoding_settings(args))
     if args.emissions:  # saved log-probabilities of any CTC model (asrkit/cli/decode_emissions.py)
         from asrkit.cli.decode_emissions import run_emissions
 
