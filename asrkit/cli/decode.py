@@ -82,6 +82,9 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help="bias towards these phrases (one per line, optional phrase<TAB>weight), any beam method")
     g.add_argument("--hotword-weight", type=float, default=None,
                    help=f"bonus per matched hotword unit (times the phrase's weight) [{d.hotword_weight:g}]")
+    g.add_argument("--ctc-weight", type=float, default=None,
+                   help="speech LLM, --task asr: weight of the adapter's CTC prefix score in the beam search "
+                        f"(joint CTC/attention decoding) [{d.ctc_weight:g}]")
     g.add_argument("--task", default=None, choices=("asr", "ast", "asr_ast"), help="speech LLM task [asr]")
     g.add_argument("--llm", default=None, help="speech LLM: local Qwen2(-Instruct) folder for a MooER release")
     g.add_argument("--length-penalty", type=float, default=None, help=f"speech LLM [{d.length_penalty}]")
@@ -156,11 +159,6 @@ def _merge(out_path: Path, world: int, order: list[str], resume: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    torch.set_num_threads(args.threads)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    final_path = Path(args.output)
-    out_path = final_path.with_name(f"{final_path.name}.rank{rank}") if world > 1 else final_path
     if args.streaming:  # the path of `asrkit serve`, fed from files (asrkit/cli/decode_streaming.py)
         from asrkit.cli.decode_streaming import run_streaming
 
@@ -176,6 +174,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no input: give --input FILE... (or the files after `--`)")
     if args.quiet:
         silence_libraries()
+    torch.set_num_threads(args.threads)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    final_path = Path(args.output)
+    out_path = final_path.with_name(f"{final_path.name}.rank{rank}") if world > 1 else final_path
     # Everything is checked (output path, model, LMs, graph) before the output is touched.
     read_only = [*inputs, args.config, args.lm, args.source_lm, args.ilm]
     check_output_path(final_path, args.resume, read_only)

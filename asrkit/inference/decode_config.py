@@ -48,6 +48,7 @@ class DecodeConfig:
     max_new_tokens: int = 200
     hotwords: str | None = None  # hotword file (phrase[<TAB>weight] per line): a context-graph scorer
     hotword_weight: float = 2.0  # bonus per matched hotword unit (times the phrase's weight)
+    ctc_weight: float = 0.0  # speech LLM, asr: weight of the adapter CTC prefix score (joint CTC/attention)
 
     def check(self) -> DecodeConfig:
         """The checks that need no model: the method exists and has the flags it needs (methods.py)."""
@@ -61,6 +62,12 @@ class DecodeConfig:
             from asrkit.inference.hotwords import read_hotwords
 
             read_hotwords(self.hotwords)  # a missing or empty file is refused before any model loads
+        if not 0 <= self.ctc_weight < float("inf"):
+            raise UserError(f"--ctc-weight must be >= 0 and finite, not {self.ctc_weight}")
+        if self.ctc_weight and (get_method(self.method).search != "beam" or self.task != "asr"):
+            raise UserError("--ctc-weight (joint CTC/attention decoding on a speech LLM) needs a beam search method "
+                            f"and --task asr: the adapter CTC reads the spoken words (got --method {self.method}, "
+                            f"--task {self.task})")
         if not 0 < self.search_beam < float("inf"):
             raise UserError(f"--search-beam must be positive and finite, not {self.search_beam}")
         return self

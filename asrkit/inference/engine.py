@@ -12,6 +12,7 @@ re-ranks the beam search's n-best. Because the bonuses are scorers of every beam
 
 from __future__ import annotations
 
+from asrkit.errors import UserError
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.inference.heads import Head
 from asrkit.inference.methods import Resources, get_method
@@ -50,6 +51,9 @@ class Decoder:
         self.head = head
         self.method = get_method(cfg.method)
         self.method.check_head(head)
+        if cfg.ctc_weight and head.kind != "ar":
+            raise UserError("--ctc-weight is joint CTC/attention decoding of a speech LLM; a CTC model's search "
+                            "already is its CTC score")
         res = Resources(cfg, head)
         self.scorers: list[WeightedScorer] = []
         self.rescorers: list[WeightedScorer] = []

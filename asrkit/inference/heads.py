@@ -242,9 +242,20 @@ class SpeechLLMHead(_Units):
                     nbest: int) -> list[list[Hypothesis]]:
         from decoders.ar_beam import ar_beam_search
 
+        if cfg.ctc_weight:
+            scorers = [*scorers, WeightedScorer(self.ctc_prefix_scorer(acoustics), cfg.ctc_weight, "ctc")]
         return ar_beam_search(acoustics, acoustics.batch_size, acoustics.eos_id, beam=beam, scorers=scorers,
                               max_new_tokens=cfg.max_new_tokens, length_penalty=cfg.length_penalty,
                               eos_bias=cfg.eos_bias, nbest=nbest)
+
+    def ctc_prefix_scorer(self, acoustics: Any) -> LanguageModel:
+        """Joint CTC/attention decoding (Watanabe et al., 2017): the adapter's CTC reading of each utterance
+        (``SpeechLLM.adapter_ctc_log_probs``) as a prefix scorer over the LLM's tokens
+        (decoders/ctc_prefix_score.py)."""
+        from decoders.ctc_prefix_score import CTCPrefixScorer
+
+        log_probs, lengths = self.model.adapter_ctc_log_probs(acoustics.audio)
+        return CTCPrefixScorer(log_probs, lengths, self.tokenizer.pad_id, self.units)
 
     def internal_lm(self, path: str | None) -> LanguageModel:
         if path:

@@ -28,6 +28,10 @@ class AdapterConfig:
     llm_dim: int = 3584
     hidden_dim: int = 2048
     downsample_rate: int = 2
+    # Temperature of the adapter CTC head (aux_ctc.py: logits = E y / tau over the LLM's embedding matrix E),
+    # used by joint CTC/attention decoding (--ctc-weight). Only meaningful for adapters trained with that loss
+    # (asrkit's recipe); MooER's released adapters were not.
+    ctc_tau: float = 0.1
 
 
 @dataclass

@@ -257,6 +257,16 @@ class SpeechLLM(nn.Module):
         return splice(audio, [self.prompt_ids(t) for t in tasks], self.lm.get_input_embeddings(),
                       self.tokenizer.pad_id, answers)
 
+    @torch.inference_mode()
+    def adapter_ctc_log_probs(self, audio: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """CTC log-posteriors over the LLM's tokens read off the adapter outputs (:mod:`.aux_ctc`), one row per
+        120 ms, blank = ``<|endoftext|>``: (B, A, V) padded, and the valid rows (B,)."""
+        emb = self.lm.get_input_embeddings().weight.float()
+        tau = self.config.adapter.ctc_tau
+        lengths = torch.tensor([a.shape[0] for a in audio])
+        y = torch.nn.utils.rnn.pad_sequence([a.float() for a in audio], batch_first=True)
+        return torch.log_softmax(y @ emb.T / tau, dim=-1).cpu(), lengths
+
     def _audio(self, inputs: Sequence) -> list[torch.Tensor]:
         feats, lengths = self.features(inputs)
         enc, enc_lens = self.encode(feats, lengths)
@@ -325,8 +335,11 @@ class SpeechLLM(nn.Module):
     def prefix_lm(self, inputs: Sequence, task: str) -> ConditionedLM:
         """The LLM as a :class:`~lm.interface.LanguageModel` whose row b continues utterance b's
         ``[audio + prompt]`` prefix (batch size = ``len(inputs)``)."""
-        batch = self.build_inputs(self._audio(inputs), task)
-        return ConditionedLM(self.lm, self.tokenizer, batch.inputs_embeds, batch.attention_mask, name="speech_llm")
+        audio = self._audio(inputs)
+        batch = self.build_inputs(audio, task)
+        lm = ConditionedLM(self.lm, self.tokenizer, batch.inputs_embeds, batch.attention_mask, name="speech_llm")
+        lm.audio = audio  # the adapter outputs, for joint CTC/attention decoding (adapter_ctc_log_probs)
+        return lm
 
     @torch.inference_mode()
     def prompt_only_lm(self, task: str, batch: int = 1) -> ConditionedLM:
