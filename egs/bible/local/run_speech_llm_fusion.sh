@@ -18,7 +18,7 @@ out=${out:-exp/speech_llm_v2/fusion}
 beam=${beam:-4}
 n_dev=${n_dev:-150}
 tasks=${tasks:-"asr_fortunes ast_bible asr_bible"}
-methods=${methods:-"greedy beam shallow_fusion rescore density_ratio lodr ilme"}
+methods=${methods:-"greedy beam shallow_fusion rescore density_ratio lodr ilme beam+ctc shallow_fusion+ctc lodr+ctc ilme+ctc"}
 export OMP_NUM_THREADS=1
 mkdir -p $out exp/speech_llm_v2/dev
 for set in heldout_dev_en heldout_dev_es; do
@@ -61,10 +61,20 @@ for name in $tasks; do
   grids[density_ratio]="$sub_grid source_weight=0,0.1,0.2"
   grids[lodr]="$sub_grid source_weight=0,0.1,0.2"
   grids[ilme]="$sub_grid ilm_weight=0,0.1,0.2"
+  # Joint CTC/attention decoding (asr only: the adapter's CTC reads the spoken words): "beam+ctc" tunes the
+  # CTC weight; each "METHOD+ctc" is METHOD with that CTC weight fixed, tuned like METHOD.
+  if [ $task = asr ]; then
+    args[beam+ctc]="--method beam $common"
+    grids[beam+ctc]="ctc_weight=0.3,0.5,0.8"
+    for m in shallow_fusion density_ratio lodr ilme; do args[$m+ctc]=${args[$m]}; grids[$m+ctc]=${grids[$m]}; done
+  fi
+  best() { $python -c "import json;print(json.load(open('$d/tune_$1/best.json'))['$2'])"; }
   for method in $methods; do
+    [ -n "${args[$method]:-}" ] || continue
     extra=()
-    case $method in density_ratio|lodr|ilme)
-      extra=(--eos-bias "$($python -c "import json;print(json.load(open('$d/tune_shallow_fusion/best.json'))['eos_bias'])")") ;;
+    case $method in *+ctc) [ $method = beam+ctc ] || extra=(--ctc-weight "$(best beam+ctc ctc_weight)") ;; esac
+    case $method in density_ratio|lodr|ilme) extra+=(--eos-bias "$(best shallow_fusion eos_bias)") ;;
+      density_ratio+ctc|lodr+ctc|ilme+ctc) extra+=(--eos-bias "$(best shallow_fusion+ctc eos_bias)") ;;
     esac
     threads=1 local/tune_and_decode.sh $d $method $model $dev $test $metric "${args[$method]}" "${grids[$method]:-}" \
       "${extra[@]}"

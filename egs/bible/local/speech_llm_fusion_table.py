@@ -10,14 +10,17 @@ import re
 import sys
 from pathlib import Path
 
-METHODS = ["greedy", "beam", "shallow_fusion", "rescore", "density_ratio", "lodr", "ilme"]
+METHODS = ["greedy", "beam", "shallow_fusion", "rescore", "density_ratio", "lodr", "ilme",
+           "beam+ctc", "shallow_fusion+ctc", "density_ratio+ctc", "lodr+ctc", "ilme+ctc"]
 TASKS = [("asr_bible", "wer", "Mark+Jude ASR WER %"), ("ast_bible", "bleu", "Mark+Jude es→en BLEU"),
          ("asr_fortunes", "wer", "fortunes ASR WER %")]
 SHORT = {"lm_weight": "λ", "source_weight": "μ_src", "ilm_weight": "μ_ilm", "insertion_bonus": "β",
-         "word_bonus": "β_word", "eos_bias": "eos"}
+         "word_bonus": "β_word", "eos_bias": "eos", "ctc_weight": "ctc"}
 USED = {"shallow_fusion": ["lm_weight", "eos_bias"], "rescore": ["lm_weight", "word_bonus"],
         "density_ratio": ["lm_weight", "source_weight", "eos_bias"], "lodr": ["lm_weight", "source_weight", "eos_bias"],
         "ilme": ["lm_weight", "ilm_weight", "eos_bias"]}
+# Joint CTC/attention rows: the method's own weights plus the CTC weight (tuned once, in beam+ctc).
+USED.update({f"{m}+ctc": [*USED.get(m, []), "ctc_weight"] for m in ("beam", *list(USED))})
 
 
 def cell(d: Path, method: str, metric: str) -> tuple[str, str, str]:
@@ -41,6 +44,8 @@ def main() -> None:
     print(head)
     print("|---" * (1 + 3 * len(TASKS)) + "|")
     for method in METHODS:
+        if not any((out / name / f"{method}.{metric}.json").exists() for name, metric, _ in TASKS):
+            continue
         cells = []
         for name, metric, _ in TASKS:
             cells += cell(out / name, method, metric)
