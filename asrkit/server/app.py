@@ -137,3 +137,40 @@ async def _send(ws: ServerConnection, obj: dict) -> None:
         await ws.send(json.dumps(obj))
     except ConnectionClosed:
         pass
+
+
+class ServerThread:
+    """An :class:`ASRServer` on its own event loop in a background thread (tests, benchmarks, notebooks):
+    ``with ServerThread(rec, port=0) as srv: ... srv.port``."""
+
+    def __init__(self, recognizer: StreamingRecognizer, host: str = "127.0.0.1", port: int = 0, workers: int = 1):
+        import threading
+
+        self.server = ASRServer(recognizer, workers)
+        self.host, self._port = host, port
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),), daemon=True)
+
+    async def _main(self) -> None:
+        started = asyncio.Event()
+        self._stop = self.loop.create_future()
+        task = asyncio.create_task(self.server.run(self.host, self._port, started, self._stop))
+        await asyncio.wait([task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+        self._ready.set()
+        await task
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        if not self._ready.wait(60) or not hasattr(self.server, "port"):
+            raise RuntimeError(f"the server did not start on {self.host}:{self._port}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.loop.call_soon_threadsafe(self._stop.set_result, None)
+        self._thread.join(10)
+        self.server.pool.shutdown(wait=False)
