@@ -17,6 +17,8 @@ log() { echo "[install] $*"; }
 APT_PKGS="espeak-ng sox libsox-fmt-all libboost-program-options-dev libboost-system-dev libboost-thread-dev
 libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev cmake g++ make sword-text-web sword-text-sparv
 libsword-utils fortunes fortunes-zh"
+# --dev: headless Chromium and its WebDriver for the browser test of `asrkit serve`'s page (tests/test_browser.py).
+[ $DEV -eq 1 ] && APT_PKGS="$APT_PKGS chromium chromium-driver"
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
