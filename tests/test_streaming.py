@@ -116,3 +116,20 @@ def test_stream_model_if_bundled(wave):
     ids = lp.argmax(-1).tolist()
     assert got == rec.head.text([u for i, u in enumerate(ids) if u and (i == 0 or u != ids[i - 1])])
     assert np.isfinite(rec.algorithmic_latency_s())
+
+
+def test_decode_streaming_cli(tmp_path, wave):
+    import json
+
+    from asrkit.cli.main import main
+
+    out = tmp_path / "hyp.jsonl"
+    assert main(["decode", "--streaming", "--chunk-ms", "200", "--method", "greedy", "-i", SAMPLE, "-o", str(out)]) == 0
+    row = json.loads(out.read_text())
+    rec = StreamingRecognizer(None, method="greedy")
+    s = rec.stream()
+    s.accept_waveform(wave)
+    assert row["text"] == s.finish()  # any piece size gives the same text
+    assert row["latency"]["algorithmic_ms"] == 525 and row["latency"]["finish_ms"] > 0 and row["partials"] >= 2
+    assert main(["decode", "--streaming", "--method", "tlg", "--graph", str(tmp_path), "-i", SAMPLE,
+                 "-o", str(tmp_path / "x.jsonl")]) == 2
