@@ -205,16 +205,19 @@ class _RunsCode:
 
 @pytest.fixture(scope="module")
 def train_setup(tmp_path_factory):
-    """A training config of the bundled model's shape (1 epoch) and the bundled samples as its manifest."""
+    """A training config of the bundled model's shape (1 epoch) and two bundled samples as its manifest."""
     d = tmp_path_factory.mktemp("train")
     cfg = json.loads((ROOT / "egs" / "bible" / "conf" / "ctc_small_stage2.json").read_text())
     cfg["optim"]["epochs"] = 1
     (d / "cfg.json").write_text(json.dumps(cfg))
+    rows = [json.loads(x) for x in (SAMPLES / "samples.jsonl").read_text().splitlines()][:2]
+    (d / "train.jsonl").write_text("".join(json.dumps({**r, "audio": str(SAMPLES / r["audio"])}) + "\n"
+                                           for r in rows))
     return d
 
 
 def _train(setup: Path, exp: Path, *extra) -> list[str]:
-    return ["train", "--config", str(setup / "cfg.json"), "--train", str(SAMPLES / "samples.jsonl"), "--exp",
+    return ["train", "--config", str(setup / "cfg.json"), "--train", str(setup / "train.jsonl"), "--exp",
             str(exp), "--nj", "1", "--feats-dir", str(setup / "feats"), "--stop-after-epoch", "0", *map(str, extra)]
 
 

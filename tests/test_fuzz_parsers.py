@@ -228,6 +228,7 @@ def _mutated(draw, base: dict) -> dict:
         for key in parents:  # an earlier mutation may have replaced a parent: then this one is skipped
             node = _child(node, key)
         value = draw(ODD_VALUES)
+        value = value if value is _DELETE else json.loads(json.dumps(value))  # a fresh copy: no shared objects
         if isinstance(node, dict) and isinstance(last, str):
             if value is _DELETE:
                 node.pop(last, None)
@@ -236,7 +237,8 @@ def _mutated(draw, base: dict) -> dict:
         elif isinstance(node, list) and isinstance(last, int) and last < len(node) and value is not _DELETE:
             node[last] = value
     if draw(st.booleans()):
-        obj[draw(st.sampled_from(CONFIG_KEYS))] = draw(ODD_VALUES.filter(lambda v: v is not _DELETE))
+        obj[draw(st.sampled_from(CONFIG_KEYS))] = json.loads(json.dumps(draw(ODD_VALUES.filter(
+            lambda v: v is not _DELETE))))
     return obj
 
 

@@ -3,10 +3,10 @@
 Rules, in the order a job meets them:
 
 1. :func:`check_output_path` runs before anything is loaded or written: the output must not be a folder,
-   its parent must be a folder (or creatable), it must not be one of the job's inputs, and without
-   ``--resume`` an existing regular file is replaced only when it is a results file (one JSON result per
-   line): a file we did not write is never overwritten. Nothing is deleted, ever: a device (``/dev/null``)
-   or FIFO output is written to, never truncated or unlinked.
+   its parent must be a folder (or creatable), it must not be one of the job's inputs; with ``--resume`` every
+   line must be a result (rule 2), and without it an existing regular file is replaced only when it is a
+   results file (one JSON result per line): a file we did not write is never overwritten. Nothing is
+   deleted, ever: a device (``/dev/null``) or FIFO output is written to, never truncated or unlinked.
 2. :func:`read_results` (``--resume``) reads the finished lines. A job killed mid-write, a full disk or a
    file size limit can leave the last line cut; that fragment is cut off the file (so the next result does
    not run into it) and its utterance is decoded again. Any other line that is not a result stops the job
@@ -81,7 +81,12 @@ def check_output_path(path: str | Path, resume: bool, inputs: Iterable[str | Pat
         return
     mode = path.stat().st_mode
     if stat.S_ISREG(mode):
-        if not resume and path.stat().st_size > 0 and not _is_results_file(path, valid):
+        if resume:  # read-only here: a line that is not a result stops the job before the model loads
+            try:
+                _parse(path, path.read_bytes(), valid)
+            except OSError as err:
+                raise UserError(f"{path}: cannot read {flag} ({_errno_text(err)})") from None
+        elif path.stat().st_size > 0 and not _is_results_file(path, valid):
             raise UserError(f"{path}: {flag} exists and is not a results file written by asrkit; not overwriting "
                             "it (remove it or choose another name)")
     elif not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):

@@ -37,8 +37,8 @@ def load_torch(path: str | Path, what: str = "checkpoint", map_location: str | t
         # torch's message spans many lines and suggests weights_only=False, which is exactly what must not happen.
         lines = [x.strip() for x in str(err).splitlines() if x.strip()]
         detail = next((x for x in lines if "GLOBAL" in x or "Unsupported" in x), lines[-1] if lines else "")[:160]
-        raise UserError(f"{path}: refused: the {what} holds Python objects other than tensors, numbers and "
-                        f"containers, which could run code when loaded ({detail})") from None
+        raise UserError(f"{path}: refused: this {what} file holds Python objects other than tensors, numbers "
+                        f"and containers, which could run code when loaded ({detail})") from None
     except Exception as err:  # zip/EOF/pickle-format errors come in many types; the user needs one line
         raise UserError(f"{path}: cannot read {what} ({_first_line(err)})") from None
 
