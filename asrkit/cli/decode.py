@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     final_path = Path(args.output)
     out_path = final_path.with_name(f"{final_path.name}.rank{rank}") if world > 1 else final_path
     # Everything is checked (output path, model, LMs, graph) before the output is touched.
-    read_only = [*inputs, args.config, args.lm, args.source_lm, args.ilm]
+    read_only = [*inputs, args.config, args.lm, args.source_lm, args.ilm, args.hotwords, args.graph]
     check_output_path(final_path, args.resume, read_only)
     if world > 1:
         check_output_path(out_path, args.resume, read_only)
