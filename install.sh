@@ -39,20 +39,37 @@ if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split(
   log "installing torch==2.13.0 (CPU)"
   "$PIP" install -q -c constraints.txt torch==2.13.0
 fi
+# KenLM's sources (LGPL, not part of this repository): the kenlm sdist, unpacked once into .venv/src. Its
+# query code is compiled into asrkit's CTC search core (setup.py reads ASRKIT_KENLM_SRC); lmplz and
+# build_binary are built from it below.
+KENLM_SRC=$(ls -d "$VENV"/src/kenlm-*/ 2>/dev/null | head -1 || true)
+if [ -z "$KENLM_SRC" ] || [ ! -f "$KENLM_SRC/lm/model.cc" ]; then
+  log "downloading the kenlm sdist"
+  mkdir -p "$VENV/src"
+  DL=$(mktemp -d)
+  "$PIP" download -q --no-deps --no-binary kenlm -d "$DL" kenlm
+  tar xzf "$DL"/kenlm-*.tar.gz -C "$VENV/src"
+  rm -rf "$DL"
+  KENLM_SRC=$(ls -d "$VENV"/src/kenlm-*/ | head -1)
+fi
+export ASRKIT_KENLM_SRC=${KENLM_SRC%/}
 EXTRA=""; [ $DEV -eq 1 ] && EXTRA="[dev]"
-log "installing asrkit$EXTRA"
+log "installing asrkit$EXTRA (compiles the CTC search core, decoders/csrc)"
+# Unlinked, a loaded core stays valid for the processes that use it; overwritten in place it would not.
+rm -f decoders/_ctc_core*.so
 "$PIP" install -q -c constraints.txt -e ".$EXTRA"
+if ! "$VENV/bin/python" -c "import decoders._ctc_core" 2>/dev/null; then
+  log "error: the compiled CTC search (decoders._ctc_core) was not built; rerun: $PIP install -v -e ."
+  exit 1
+fi
 
 # 3. KenLM binaries (lmplz, build_binary) from the kenlm sdist; the PyPI package only has the Python module.
 if [ ! -x "$VENV/bin/lmplz" ] || [ ! -x "$VENV/bin/build_binary" ]; then
   log "building KenLM lmplz/build_binary"
   BUILD=$(mktemp -d)
-  "$PIP" download -q --no-deps --no-binary kenlm -d "$BUILD" kenlm
-  tar xzf "$BUILD"/kenlm-*.tar.gz -C "$BUILD"
-  SRC=$(ls -d "$BUILD"/kenlm-*/ | head -1)
-  cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=Release -DKENLM_MAX_ORDER=6 >/dev/null
-  make -s -C "$SRC/build" -j"$(nproc)" lmplz build_binary >/dev/null
-  cp "$SRC/build/bin/lmplz" "$SRC/build/bin/build_binary" "$VENV/bin/"
+  cmake -S "$ASRKIT_KENLM_SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DKENLM_MAX_ORDER=6 >/dev/null
+  make -s -C "$BUILD" -j"$(nproc)" lmplz build_binary >/dev/null
+  cp "$BUILD/bin/lmplz" "$BUILD/bin/build_binary" "$VENV/bin/"
   rm -rf "$BUILD"
 fi
 log "done: activate with 'source .venv/bin/activate'"

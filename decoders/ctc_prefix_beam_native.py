@@ -24,6 +24,7 @@ the callbacks' arrays), tested in tests/test_ctc_core.py.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 import torch
 
@@ -47,18 +48,18 @@ def _ngram_model(lm: KenLM) -> core.NgramModel:
     return model
 
 
-def _build(lm) -> tuple[tuple, core.NativeScorer] | None:
+def _build(lm) -> tuple[tuple, Callable[[], core.NativeScorer]] | None:
+    """(what the native scorer depends on, how to make it), or None: ``lm`` is called back. Cheap: it runs
+    for every scorer of every search; the scorer itself is made once per LM object."""
     # Exact types only: a subclass may score differently, so it is called back like any other LM.
     kind = type(lm)
     if kind is KenLM and lm.unit == "token":
-        key = ("token", str(lm.path))
-        return key, lambda: core.TokenNgramScorer(_ngram_model(lm), list(lm.vocab), -1 if lm._blank is None
-                                                  else lm._blank)
+        return ("token",), lambda: core.TokenNgramScorer(_ngram_model(lm), list(lm.vocab),
+                                                         -1 if lm._blank is None else lm._blank)
     if kind is TokenizedWordLM and not lm._normalize:  # byte-level LLM tokens (normalised words): callback
-        key = ("word", str(lm.word_lm.path), lm.oov_penalty, id(lm.word_lm))
-        words = [w for w in lm.word_lm.vocab if w != "<unk>"]
-        return key, lambda: core.WordNgramScorer(_ngram_model(lm.word_lm), list(lm._starts), list(lm._text), words,
-                                                 -1 if lm._blank is None else lm._blank, float(lm.oov_penalty))
+        return ("word", lm.oov_penalty, id(lm.word_lm)), lambda: core.WordNgramScorer(
+            _ngram_model(lm.word_lm), list(lm._starts), list(lm._text), [w for w in lm.word_lm.vocab if w != "<unk>"],
+            -1 if lm._blank is None else lm._blank, float(lm.oov_penalty))
     if kind is UnitBonus:
         return ("unit_bonus",), core.UnitBonusScorer
     if kind is WordBonus:

@@ -53,7 +53,8 @@ std::vector<const double*> Pointers(const std::vector<DoubleArray>& arrays) {
 // One search over a batch; holds the arrays and scorers it reads so they outlive it.
 class Search {
  public:
-  Search(FloatArray log_probs, LongArray lengths, int topk, int beam, int blank, int nbest, std::optional<double> token_min_logp, std::optional<double> beam_prune_logp,
+  Search(FloatArray log_probs, LongArray lengths, int topk, int beam, int blank, int nbest,
+         std::optional<double> token_min_logp, std::optional<double> beam_prune_logp,
          std::vector<std::shared_ptr<NativeScorer>> scorers, std::vector<double> weights)
       : log_probs_(std::move(log_probs)),
         lengths_(std::move(lengths)),

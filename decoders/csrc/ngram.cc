@@ -91,6 +91,9 @@ WordNgramScorer::WordNgramScorer(std::shared_ptr<NgramModel> model, std::vector<
   for (const auto& w : words) {
     for (size_t i = 0; i <= w.size(); ++i) prefixes_.insert(w.substr(0, i));
   }
+  for (const std::string w : {"<s>", "</s>", "<unk>"}) {
+    for (size_t i = 0; i <= w.size(); ++i) special_prefixes_.insert(w.substr(0, i));
+  }
   Reset();
 }
 
@@ -104,6 +107,13 @@ void WordNgramScorer::Reset() {
   states_.Clear();
   words_.Clear();
   cache_.Clear();
+  // Every unfinished word that is no prefix of an LM word (nor of <s>, </s>, <unk>, which KenLM would
+  // look up as themselves) scores as <unk> whatever follows: one partial stands for all of them, so
+  // garbage spellings do not make new states.
+  oov_partial_ = 0;
+  partial_text_.push_back(std::string(1, '\0'));
+  partial_known_.push_back(false);
+  partial_index_.push_back(model_->Index(partial_text_.back()));
   empty_partial_ = Partial("");
   start_partial_.clear();
   for (size_t u = 0; u < texts_.size(); ++u) start_partial_.push_back(starts_[u] ? Partial(texts_[u]) : -1);
@@ -112,16 +122,19 @@ void WordNgramScorer::Reset() {
 int32_t WordNgramScorer::Partial(const std::string& text) {
   auto it = partial_id_.find(text);
   if (it != partial_id_.end()) return it->second;
+  // A word holding the OOV mark ('\0', the <unk> piece) is no LM word's prefix.
+  const bool known = text.find('\0') == std::string::npos && prefixes_.count(text) > 0;
+  if (!known && (text.find('\0') != std::string::npos || special_prefixes_.count(text) == 0)) return oov_partial_;
   const int32_t id = static_cast<int32_t>(partial_text_.size());
   partial_text_.push_back(text);
-  // A word holding the OOV mark ('\0', the <unk> piece) is no LM word's prefix.
-  partial_known_.push_back(text.find('\0') == std::string::npos && prefixes_.count(text) > 0);
+  partial_known_.push_back(known);
   partial_index_.push_back(model_->Index(text));
   partial_id_.emplace(text, id);
   return id;
 }
 
 int32_t WordNgramScorer::Extend(int32_t partial, int32_t unit) {
+  if (partial == oov_partial_) return oov_partial_;  // no continuation makes it a word again
   const uint64_t key = PairKey(partial, unit);
   if (const int32_t* hit = extend_.Find(key)) return *hit;
   const int32_t id = Partial(partial_text_[partial] + texts_[unit]);

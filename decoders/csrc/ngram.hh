@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -54,6 +55,7 @@ class TokenNgramScorer : public NativeScorer {
   int32_t Start() override;
   float Score(int32_t state, int32_t unit, int32_t* child) override;
   float Final(int32_t state) override;
+  void Prefetch(int32_t state, int32_t unit) override { cache_.Prefetch(PairKey(state, unit)); }
 
  private:
   std::shared_ptr<NgramModel> model_;
@@ -75,6 +77,7 @@ class WordNgramScorer : public NativeScorer {
   int32_t Start() override;
   float Score(int32_t state, int32_t unit, int32_t* child) override;
   float Final(int32_t state) override;
+  void Prefetch(int32_t state, int32_t unit) override { cache_.Prefetch(PairKey(state, unit)); }
 
  private:
   struct WordStep {
@@ -100,6 +103,7 @@ class WordNgramScorer : public NativeScorer {
   std::vector<bool> starts_;
   std::vector<std::string> texts_;
   std::unordered_set<std::string> prefixes_;  // every prefix of every LM word, "" included
+  std::unordered_set<std::string> special_prefixes_;  // prefixes of <s>, </s>, <unk>
   int32_t blank_;
   double oov_penalty_;
 
@@ -114,6 +118,7 @@ class WordNgramScorer : public NativeScorer {
   FlatMap<WordStep> words_;              // (kstate, partial) -> word score
   FlatMap<Step> cache_;                  // (state, unit) -> step
   int32_t empty_partial_ = 0;
+  int32_t oov_partial_ = 0;  // every unfinished word that can no longer become an LM word
 };
 
 // What the Python LMs return for the CTC blank (lm/ngram/kenlm_lm.py BLANK_LOGPROB).

@@ -23,6 +23,8 @@ class NativeScorer {
   virtual float Score(int32_t state, int32_t unit, int32_t* child) = 0;
   // ln p(</s> | state).
   virtual float Final(int32_t state) = 0;
+  // A hint that Score(state, unit) comes soon: scorers with large tables start loading its entry.
+  virtual void Prefetch(int32_t state, int32_t unit) {}
 };
 
 // +1 per unit (decoders/bonus.py UnitBonus): with weight beta, beta |y|.

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace asrkit {
 namespace {
 
@@ -15,6 +19,21 @@ inline double LogAdd(double a, double b) {
   if (b == kNegInf) return a;
   if (a > b) return a + std::log(1.0 + std::exp(b - a));
   return b + std::log(1.0 + std::exp(a - b));
+}
+
+// Whether any of the 16 values at ``x`` is >= ``bar`` (four SSE compares where available).
+inline bool BlockReaches(const float* x, float bar) {
+#if defined(__SSE2__)
+  const __m128 b = _mm_set1_ps(bar);
+  const __m128 m = _mm_or_ps(_mm_or_ps(_mm_cmpge_ps(_mm_loadu_ps(x), b), _mm_cmpge_ps(_mm_loadu_ps(x + 4), b)),
+                             _mm_or_ps(_mm_cmpge_ps(_mm_loadu_ps(x + 8), b), _mm_cmpge_ps(_mm_loadu_ps(x + 12), b)));
+  return _mm_movemask_ps(m) != 0;
+#else
+  for (int j = 0; j < 16; ++j) {
+    if (x[j] >= bar) return true;
+  }
+  return false;
+#endif
 }
 
 }  // namespace
@@ -92,14 +111,12 @@ void PrefixSearch::Candidates(int t) {
     lps.clear();
     if (t >= lengths_[b]) continue;
     const float* row = log_probs_ + (static_cast<size_t>(b) * T_ + t) * V_;
-    // The K best units, best first, the lower id first among equal log-probs: one pass that keeps a
-    // sorted list of K. With token_min_logp a unit below it is never kept, so it is skipped at once
-    // (the K best that pass are the K best overall that pass).
-    for (int v = 0; v < V_; ++v) {
-      const float x = row[v];
-      if ((thresh && !(x >= floor)) || std::isnan(x)) continue;
+    // The K best units, best first, the lower id first among equal log-probs, kept in a sorted list of K
+    // while the row is read once. With token_min_logp a unit below it is never kept (the K best that
+    // pass are the K best overall that pass). NaN is never kept.
+    auto offer = [&](int v, float x) {
       const int n = static_cast<int>(ids.size());
-      if (n == K_ && !(x > lps[n - 1])) continue;
+      if (std::isnan(x) || (thresh && !(x >= floor)) || (n == K_ && !(x > lps[n - 1]))) return;
       int pos = n;
       while (pos > 0 && lps[pos - 1] < x) --pos;
       if (n < K_) {
@@ -112,6 +129,20 @@ void PrefixSearch::Candidates(int t) {
       }
       ids[pos] = v;
       lps[pos] = x;
+    };
+    int v = 0;
+    if (!thresh) {
+      for (; v < V_ && static_cast<int>(ids.size()) < K_; ++v) offer(v, row[v]);
+    }
+    // Most units of a frame cannot enter the list: test 16 at a time against the entry bar (a check the
+    // compiler vectorises), and look at single units only in a block where one might.
+    constexpr int kBlock = 16;
+    for (; v < V_; v += kBlock) {
+      const int end = std::min(v + kBlock, V_);
+      float bar = thresh ? floor : -std::numeric_limits<float>::infinity();
+      if (static_cast<int>(ids.size()) == K_) bar = std::max(bar, lps[K_ - 1]);
+      if (end - v == kBlock && !BlockReaches(row + v, bar)) continue;
+      for (int j = v; j < end; ++j) offer(j, row[j]);
     }
     if (thresh) {
       // The blank never extends a prefix: with pyctcdecode's rule it is dropped before the search sees it.
@@ -200,6 +231,19 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
     pos_[node] = idx;
   };
 
+  if (n_native_ > 0) {
+    // The units a prefix has not been extended by before need native scores: ask for all of this
+    // frame's at once, so that their cache misses overlap instead of coming one after another.
+    for (const Entry& p : cur) {
+      for (int j = 0; j < n_cand; ++j) {
+        if (ids[j] == opts_.blank || child_.Find(PairKey(p.node, ids[j]))) continue;
+        for (int s = 0, k = 0; s < static_cast<int>(n_sc); ++s) {
+          if (!slots_[s].native) continue;
+          slots_[s].native->Prefetch(nstate_[static_cast<size_t>(p.node) * n_native_ + k++], ids[j]);
+        }
+      }
+    }
+  }
   for (size_t i = 0; i < cur.size(); ++i) {
     const Entry p = cur[i];
     // Staying on y: a blank, or a repeat of y's last unit without a blank in between.
