@@ -62,6 +62,10 @@ if ! "$VENV/bin/python" -c "import decoders._ctc_core" 2>/dev/null; then
   log "error: the compiled CTC search (decoders._ctc_core) was not built; rerun: $PIP install -v -e ."
   exit 1
 fi
+# pyctcdecode (a peer of tests/test_bench_peer.py) pins numpy<2, which it does not need: no dependencies.
+if [ $DEV -eq 1 ] && ! "$VENV/bin/python" -c "import pyctcdecode" 2>/dev/null; then
+  "$PIP" install -q --no-deps pyctcdecode==0.5.0
+fi
 
 # 3. KenLM binaries (lmplz, build_binary) from the kenlm sdist; the PyPI package only has the Python module.
 if [ ! -x "$VENV/bin/lmplz" ] || [ ! -x "$VENV/bin/build_binary" ]; then

@@ -4,12 +4,14 @@ Every decoder reads the same CTC log-probabilities (computed once by the demo mo
 same KenLM files, on one CPU thread, and prints WER and utterances per second as a markdown table:
 
 - token-level LM (``general_token4.arpa``, units = the model's sentencepiece pieces): asrkit
-  ``ctc_prefix_beam_search`` + ``KenLM`` token scorer vs flashlight ``LexiconFreeDecoder``;
-- word-level LM (``general_word3.bin``): asrkit ``ctc_prefix_beam_search`` + ``TokenizedWordLM``
+  ``ctc_prefix_beam_search_batch`` (the compiled core, decoders/csrc) + ``KenLM`` token scorer vs flashlight
+  ``LexiconFreeDecoder``;
+- word-level LM (``general_word3.bin``): asrkit ``ctc_prefix_beam_search_batch`` + ``TokenizedWordLM``
   (lm/ngram/word_fusion.py, a word is scored when it is complete) vs pyctcdecode ``build_ctcdecoder``
   and flashlight ``LexiconDecoder`` (lexicon = the LM's words spelled with the tokenizer, trie
   smeared with MAX);
-- greedy CTC as the reference row.
+- greedy CTC as the reference row; asrkit's plain beam search (no LM) and LODR (the token 4-gram minus
+  ``source_token2.arpa`` with mu = 0.2) for the cost of the LM scorers relative to the search itself.
 
 Install the peers (pyctcdecode 0.5.0 pins ``numpy<2``, which would downgrade numpy, so it goes in
 without its dependencies; its only runtime dependency, pygtrie, comes with the ``bench`` extra)::
@@ -28,9 +30,9 @@ Weights. All decoders rank a hypothesis W with per-frame CTC log-probabilities x
 with ``|W|`` counted in the LM's units (pieces for the token LM, words for the word LM). The scales differ
 per tool, so one (lambda, beta) grid point is mapped as follows (checked in each tool's source):
 
-- asrkit: ``WeightedScorer(lm, lambda)``; its LMs return natural logs. Token LM: ``insertion_bonus=beta``
-  per piece. Word LM: a second scorer :class:`WordStartBonus` with weight ``beta`` adds 1 per piece that
-  starts a word (``▁``), i.e. ``beta`` per word.
+- asrkit: ``WeightedScorer(lm, lambda)``; its LMs return natural logs. The bonus is a second scorer with
+  weight ``beta``: :class:`decoders.bonus.UnitBonus` (1 per piece) with the token LM,
+  :class:`decoders.bonus.WordBonus` (1 per completed word) with the word LM.
 - pyctcdecode: ``alpha = lambda`` (it multiplies KenLM's log10 score by ``1/log10(e) = ln 10`` before
   ``alpha``: language_model.py, ``LOG_BASE_CHANGE_FACTOR``), ``beta = beta`` (added per scored word).
 - flashlight: its ``KenLM`` returns KenLM's raw log10 score (KenLM.cpp, ``BaseScore``), so
@@ -41,11 +43,13 @@ per tool, so one (lambda, beta) grid point is mapped as follows (checked in each
   lexicon words, torchaudio's default).
 
 Fairness: each (decoder, beam) gets the best point of the same grid on the dev set, then runs on the
-test set. Pre-beam token pruning: asrkit tries the ``beam`` best pieces per frame; flashlight gets the
-same (``beam_size_token = beam``); pyctcdecode keeps its own rule (pieces with log p >= -5, its default),
-and ``decode()`` (which turns on its history pruning, as its users get). ``--ours-min-logp -8,-5``
-adds rows of asrkit with that rule too (``token_min_logp``, applied to its ``beam`` best pieces), at the
-weights tuned without it. ``--reuse-tuned JSON`` takes the weights from an earlier report instead of
+test set. Pruning: asrkit uses pyctcdecode's two rules with pyctcdecode's values in its main rows: of the
+``beam`` best pieces of a frame only those with log p >= -5 extend a prefix (``token_min_logp``), and
+prefixes more than 10 below the frame's best are dropped (``beam_prune_logp``); pyctcdecode has the same
+(its defaults; ``decode()`` also turns on its history pruning, as its users get); flashlight tries the
+``beam`` best pieces (``beam_size_token = beam``). ``--ours-min-logp -8`` and ``--exact-rows`` (neither
+rule) add asrkit rows with other pruning, ``--python-rows`` the Python reference search, all at the
+weights tuned for the main rows. ``--reuse-tuned JSON`` takes the weights from an earlier report instead of
 tuning again; the decoders of ``--decoders`` are still timed in this run (speed ratios are only taken
 within one run: the machine load differs between runs), and that report's rows of the other decoders are
 shown, labelled, without ratios. Other options are each tool's defaults (flashlight
@@ -87,8 +91,9 @@ sys.path.insert(0, str(ROOT))
 from asrkit.errors import UserError  # noqa: E402
 from asrkit.metrics import wer  # noqa: E402
 from asrkit.tokenizer.spm import Tokenizer  # noqa: E402
+from decoders.bonus import UnitBonus, WordBonus  # noqa: E402
 from decoders.ctc_greedy import ctc_greedy_search  # noqa: E402
-from decoders.ctc_prefix_beam import ctc_prefix_beam_search, ctc_prefix_beam_search_batch  # noqa: E402
+from decoders.ctc_prefix_beam import ctc_prefix_beam_search_batch, ctc_prefix_beam_search_reference  # noqa: E402
 from decoders.scorer import WeightedScorer  # noqa: E402
 from lm.interface import LanguageModel  # noqa: E402
 from lm.ngram.kenlm_lm import KenLM  # noqa: E402
@@ -103,7 +108,13 @@ DEFAULT_TOKEN_LM = EGS / "exp" / "lm" / "general_token4.arpa"
 DEFAULT_WORD_LM = EGS / "exp" / "lm" / "general_word3.bin"
 DEFAULT_CACHE = EGS / "exp" / "peer_bench"
 DEFAULT_OUT = ROOT / "bench" / "results" / "peer_ctc_lm.md"
-DECODERS = ("greedy", "ours-token", "flashlight-lexfree", "ours-word", "pyctcdecode", "flashlight-lexicon")
+DEFAULT_SOURCE_LM = EGS / "exp" / "lm" / "source_token2.arpa"
+DECODERS = ("greedy", "ours-beam", "ours-token", "ours-lodr", "flashlight-lexfree", "ours-word", "pyctcdecode",
+            "flashlight-lexicon")
+# asrkit's pre-beam pruning in the main rows: pyctcdecode's defaults (token_min_logp -5, beam_prune_logp 10).
+DEFAULT_MIN_LOGP = -5.0
+DEFAULT_PRUNE_LOGP = 10.0
+LODR_SOURCE_WEIGHT = 0.2  # mu of the source bigram in the LODR rows (fixed; lambda and beta are tuned)
 INSTALL_HINT = {
     "pyctcdecode": ".venv/bin/pip install --no-deps pyctcdecode==0.5.0 pygtrie",
     "flashlight": ".venv/bin/pip install flashlight-text",
@@ -180,51 +191,6 @@ def compute_emissions(model_dir: Path, manifest: Path, max_utts: int | None, cac
 # ---------------------------------------------------------------------------------------------- decoders
 
 
-class WordStartBonus:
-    """A stateless token "LM" that scores 1 for every piece that starts a word (``▁...``) and 0 otherwise.
-
-    With weight ``beta`` it adds ``beta`` per word to a token-level search, the word insertion score of
-    pyctcdecode (``beta``) and flashlight (``word_score``). Implements :class:`lm.interface.LanguageModel`.
-    """
-
-    unit = "token"
-
-    def __init__(self, tokenizer: Tokenizer):
-        self.tokenizer = tokenizer
-        self._pieces = tokenizer.pieces()
-        self._starts = torch.tensor([float(p.startswith(WORD_START)) for p in self._pieces])
-
-    @property
-    def vocab(self) -> list[str]:
-        return self._pieces
-
-    def init_state(self, batch: int) -> list:
-        return [None] * batch
-
-    def score(self, state: list, candidates: torch.Tensor | None = None) -> torch.Tensor:
-        if candidates is None:
-            return self._starts.expand(len(state), -1).clone()
-        return self._starts[candidates]
-
-    def advance(self, state: list, parents: torch.Tensor, units: torch.Tensor) -> list:
-        return [None] * len(parents)
-
-    def final_score(self, state: list) -> torch.Tensor:
-        return torch.zeros(len(state))
-
-    def select_states(self, state: list, rows: torch.Tensor) -> list:
-        return [None] * len(rows)
-
-    def concat_states(self, states: Sequence[list]) -> list:
-        return [None] * sum(len(s) for s in states)
-
-    def score_sentences(self, sentences: Sequence[Sequence[int]]) -> torch.Tensor:
-        return torch.tensor([float(sum(self._starts[u].item() for u in s)) for s in sentences], dtype=torch.float64)
-
-    def encode_text(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text)
-
-
 @dataclass
 class Decoder:
     """One decoder configuration: ``prepare`` converts a (T, V) tensor to the tool's input (untimed);
@@ -252,44 +218,53 @@ def greedy_decoder(tokenizer: Tokenizer) -> Decoder:
     return Decoder("greedy", "-", 1, lambda lp: lp, decode, bonus_grid=[0.0])
 
 
-def ours_decoder(lm: LanguageModel, tokenizer: Tokenizer, beam: int, unit: str, batch: int = 1,
-                 setup_s: float = 0.0, prune_topk: int | None = None, token_min_logp: float | None = None) -> Decoder:
-    """asrkit's prefix beam search; ``lm`` scores pieces (a token KenLM, or a ``TokenizedWordLM``).
+def ours_decoder(lm: LanguageModel | None, tokenizer: Tokenizer, beam: int, unit: str, batch: int = 1,
+                 setup_s: float = 0.0, prune_topk: int | None = None, token_min_logp: float | None = DEFAULT_MIN_LOGP,
+                 beam_prune_logp: float | None = DEFAULT_PRUNE_LOGP, python: bool = False,
+                 extra: Sequence[WeightedScorer] = (), label: str = "asrkit") -> Decoder:
+    """asrkit's prefix beam search; ``lm`` scores pieces (a token KenLM, or a ``TokenizedWordLM``; None:
+    plain beam search). Its bonus is a scorer: ``UnitBonus`` (beta per piece) with the token LM,
+    ``WordBonus`` (beta per word) with the word LM. ``extra``: more scorers with fixed weights (LODR's).
 
     ``prune_topk``: pieces tried per frame (the search's default, None, tries ``beam``).
-    ``token_min_logp``: of those, only pieces with log p >= this extend a prefix (pyctcdecode's rule;
-    None: all of them)."""
-    cfg: dict = {"scorers": [], "bonus": 0.0}
-    bonus_lm = WordStartBonus(tokenizer) if unit == "word" else None
+    ``token_min_logp``: of those, only pieces with log p >= this extend a prefix (pyctcdecode's rule);
+    ``beam_prune_logp``: prefixes this far below a frame's best are dropped (pyctcdecode's, 10 there).
+    ``python``: the Python reference search instead of the compiled core (same results, for the speed-up)."""
+    cfg: dict = {"scorers": []}
+    pieces = tokenizer.pieces()
+    bonus_lm = UnitBonus(pieces) if unit == "token" else WordBonus(pieces)
+    search = ctc_prefix_beam_search_reference if python else ctc_prefix_beam_search_batch
+    opts = {"prune_topk": prune_topk, "token_min_logp": token_min_logp, "beam_prune_logp": beam_prune_logp}
 
     def set_weights(lam: float, beta: float) -> None:
-        scorers = [WeightedScorer(lm, lam, "lm")]
-        if bonus_lm is not None and beta != 0.0:
-            scorers.append(WeightedScorer(bonus_lm, beta, "words"))
+        scorers = [] if lm is None else [WeightedScorer(lm, lam, "lm")]
+        scorers += list(extra)
+        if beta != 0.0:
+            scorers.append(WeightedScorer(bonus_lm, beta, "bonus"))
         cfg["scorers"] = scorers
-        cfg["bonus"] = beta if bonus_lm is None else 0.0
 
     def decode(lp: torch.Tensor) -> str:
-        hyp = ctc_prefix_beam_search(lp, beam=beam, scorers=cfg["scorers"], prune_topk=prune_topk,
-                                     insertion_bonus=cfg["bonus"], token_min_logp=token_min_logp)[0]
+        hyp = search(lp[None], None, beam, cfg["scorers"], **opts)[0][0]
         return tokenizer.decode(hyp.units)
 
     def decode_batch(lps: list[torch.Tensor]) -> list[str]:
         lengths = torch.tensor([x.size(0) for x in lps])
         padded = torch.nn.utils.rnn.pad_sequence(lps, batch_first=True)
-        hyps = ctc_prefix_beam_search_batch(padded, lengths, beam=beam, scorers=cfg["scorers"],
-                                            prune_topk=prune_topk, insertion_bonus=cfg["bonus"],
-                                            token_min_logp=token_min_logp)
-        return [tokenizer.decode(h[0].units) for h in hyps]
+        return [tokenizer.decode(h[0].units) for h in search(padded, lengths, beam, cfg["scorers"], **opts)]
 
-    name = "asrkit" if batch == 1 else f"asrkit (batch {batch})"
+    # The name says how this configuration differs from the main one (pyctcdecode's pruning, compiled core).
+    name = label + (" (python)" if python else "") + ("" if batch == 1 else f" (batch {batch})")
     if prune_topk is not None:
         name += f" (prune_topk {prune_topk})"
-    if token_min_logp is not None:
-        name += f" (token_min_logp {token_min_logp:g})"
+    if token_min_logp != DEFAULT_MIN_LOGP:
+        name += " (no token_min_logp)" if token_min_logp is None else f" (token_min_logp {token_min_logp:g})"
+    if beam_prune_logp != DEFAULT_PRUNE_LOGP:
+        name += " (no beam_prune_logp)" if beam_prune_logp is None else f" (beam_prune_logp {beam_prune_logp:g})"
 
-    def variant(prune_topk: int | None = None, token_min_logp: float | None = None) -> Decoder:
-        return ours_decoder(lm, tokenizer, beam, unit, batch, setup_s, prune_topk, token_min_logp)
+    def variant(**changes) -> Decoder:
+        kw = {"prune_topk": prune_topk, "token_min_logp": token_min_logp, "beam_prune_logp": beam_prune_logp,
+              "python": python, "extra": extra, "label": label, **changes}
+        return ours_decoder(lm, tokenizer, beam, unit, batch, setup_s, **kw)
 
     return Decoder(name, unit, beam, lambda lp: lp, decode, set_weights, setup_s=setup_s,
                    decode_batch=decode_batch if batch > 1 else None, variant=variant)
@@ -564,8 +539,8 @@ def format_table(rows: Sequence[Row], show: Sequence[Row] | None = None) -> str:
         res = r.result
         if r.unit == "-" or r.previous:
             beam, wts, vs_py, vs_fl = str(r.beam), f"{r.weights[0]:g}, {r.weights[1]:g}", "-", "-"
-            if r.unit == "-":
-                beam, wts = "-", "-"
+            if r.unit == "-":  # greedy (beam 1) and plain beam search: no weights
+                beam, wts = ("-" if r.beam == 1 else str(r.beam)), "-"
         else:
             beam, wts = str(r.beam), f"{r.weights[0]:g}, {r.weights[1]:g}"
             vs_py = _fmt_ratio(res.utts_per_s, speed_of("pyctcdecode", None, r.beam))
@@ -602,6 +577,43 @@ def target_lines(rows: Sequence[Row]) -> list[str]:
     return out
 
 
+def speedup_table(rows: Sequence[Row], python_rows: Sequence[Row]) -> str:
+    """Compiled core vs the Python reference at the same (LM, beam)."""
+    lines = ["| LM unit | beam | Python utts/s | compiled utts/s | speed-up | same hypotheses |",
+             "|---|---|---|---|---|---|"]
+    for p in python_rows:
+        main_row = next((m for m in rows if (m.decoder, m.unit, m.beam) == ("asrkit", p.unit, p.beam)), None)
+        if main_row is None:
+            continue
+        same = "yes" if p.result.hyps == main_row.result.hyps else "NO"
+        lines.append(f"| {p.unit} | {p.beam} | {p.result.utts_per_s:.1f} | {main_row.result.utts_per_s:.1f} "
+                     f"| {main_row.result.utts_per_s / p.result.utts_per_s:.1f}x | {same} |")
+    return "\n".join(lines)
+
+
+def overhead_table(rows: Sequence[Row]) -> str:
+    """Per beam: plain beam search, shallow fusion (token, word) and LODR, time relative to plain beam."""
+    lines = ["| method | beam | test WER % | utts/s | time / plain beam | target |", "|---|---|---|---|---|---|"]
+    found = False
+    for beam in sorted({r.beam for r in rows}):
+        plain = next((r for r in rows if r.decoder == "asrkit beam (no LM)" and r.beam == beam), None)
+        if plain is None:
+            continue
+        found = True
+        lines.append(f"| beam search, no LM | {beam} | {plain.result.wer:.2f} | {plain.result.utts_per_s:.1f} | 1.00x "
+                     "| - |")
+        for name, unit, label, target in (("asrkit", "token", "shallow fusion, token 4-gram", 1.3),
+                                           ("asrkit", "word", "shallow fusion, word 3-gram", 1.3),
+                                           ("asrkit LODR", "token", "LODR, token 4-gram - token 2-gram", 1.5)):
+            r = next((r for r in rows if (r.decoder, r.unit, r.beam) == (name, unit, beam)), None)
+            if r is None:
+                continue
+            ratio = plain.result.utts_per_s / r.result.utts_per_s
+            lines.append(f"| {label} | {beam} | {r.result.wer:.2f} | {r.result.utts_per_s:.1f} | {ratio:.2f}x "
+                         f"| <= {target}x: {'met' if ratio <= target else 'NOT met'} |")
+    return "\n".join(lines) if found else ""
+
+
 def profile_decoder(dec: Decoder, utts: Sequence[Utterance], top: int = 25) -> str:
     """cProfile of ``dec`` on ``utts``: the ``top`` functions by own time, as text."""
     inputs = [dec.prepare(u.log_probs) for u in utts]
@@ -636,18 +648,35 @@ def _floats(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def _native_setup(lm: LanguageModel) -> float:
+    """Seconds the compiled core takes to load its own copy of ``lm`` (counted as setup, not decoding)."""
+    t = time.perf_counter()
+    try:
+        from decoders.ctc_prefix_beam_native import native_scorer
+    except ImportError:
+        return 0.0
+    native_scorer(lm)
+    return time.perf_counter() - t
+
+
 def build_decoders(names: Sequence[str], beams: Sequence[int], tokenizer: Tokenizer, token_lm: Path, word_lm: Path,
-                   ours_batch: int) -> list[Decoder]:
+                   ours_batch: int, source_lm: Path | None = None) -> list[Decoder]:
     """Every requested decoder at every beam; peers that are not installed are skipped with a note."""
     out: list[Decoder] = []
     if "greedy" in names:
         out.append(greedy_decoder(tokenizer))
-    tok_lm = word_kenlm = words = None
-    t_tok = t_word = 0.0
-    if "ours-token" in names:
+    tok_lm = word_kenlm = words = wrapped = src_lm = None
+    t_tok = t_word = t_src = 0.0
+    if {"ours-token", "ours-lodr"} & set(names):
         t = time.perf_counter()
         tok_lm = KenLM.load(token_lm, tokenizer=tokenizer)
-        t_tok = time.perf_counter() - t
+        t_tok = time.perf_counter() - t + _native_setup(tok_lm)
+    if "ours-lodr" in names:
+        if source_lm is None:
+            raise UserError("ours-lodr needs --source-lm (a low-order token LM of the acoustic training text)")
+        t = time.perf_counter()
+        src_lm = KenLM.load(source_lm, tokenizer=tokenizer)
+        t_src = time.perf_counter() - t + _native_setup(src_lm)
     if {"ours-word", "pyctcdecode", "flashlight-lexicon"} & set(names):
         t = time.perf_counter()
         word_kenlm = KenLM.load(word_lm)
@@ -655,26 +684,33 @@ def build_decoders(names: Sequence[str], beams: Sequence[int], tokenizer: Tokeni
         if word_kenlm.unit != "word":
             raise UserError(f"{word_lm}: expected a word-level LM, got unit {word_kenlm.unit!r}")
         words = word_kenlm.vocab
+    if "ours-word" in names:
+        from lm.ngram.word_fusion import TokenizedWordLM
+
+        t = time.perf_counter()
+        wrapped = TokenizedWordLM(word_kenlm, tokenizer)
+        t_word += time.perf_counter() - t + _native_setup(wrapped)
     missing: dict[str, str] = {}
     for beam in beams:
-        if tok_lm is not None:
+        if "ours-beam" in names:
+            out.append(ours_decoder(None, tokenizer, beam, "-", label="asrkit beam (no LM)"))
+        if "ours-token" in names:
             out.append(ours_decoder(tok_lm, tokenizer, beam, "token", setup_s=t_tok))
             if ours_batch > 1:
                 out.append(ours_decoder(tok_lm, tokenizer, beam, "token", batch=ours_batch, setup_s=t_tok))
+        if "ours-lodr" in names:
+            extra = [WeightedScorer(src_lm, -LODR_SOURCE_WEIGHT, "source")]
+            out.append(ours_decoder(tok_lm, tokenizer, beam, "token", setup_s=t_tok + t_src, extra=extra,
+                                    label="asrkit LODR"))
         if "flashlight-lexfree" in names:
             try:
                 out.append(flashlight_lexfree_decoder(token_lm, tokenizer, beam))
             except ImportError:
                 missing["flashlight"] = INSTALL_HINT["flashlight"]
         if "ours-word" in names:
-            from lm.ngram.word_fusion import TokenizedWordLM
-
-            t = time.perf_counter()
-            wrapped = TokenizedWordLM(word_kenlm, tokenizer)
-            setup = t_word + time.perf_counter() - t
-            out.append(ours_decoder(wrapped, tokenizer, beam, "word", setup_s=setup))
+            out.append(ours_decoder(wrapped, tokenizer, beam, "word", setup_s=t_word))
             if ours_batch > 1:
-                out.append(ours_decoder(wrapped, tokenizer, beam, "word", batch=ours_batch, setup_s=setup))
+                out.append(ours_decoder(wrapped, tokenizer, beam, "word", batch=ours_batch, setup_s=t_word))
         if "pyctcdecode" in names:
             try:
                 out.append(pyctcdecode_decoder(word_lm, words, tokenizer, beam))
@@ -700,6 +736,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-dev-utts", type=int, default=0, help="dev utterances (0: all)")
     parser.add_argument("--token-lm", type=Path, default=DEFAULT_TOKEN_LM)
     parser.add_argument("--word-lm", type=Path, default=DEFAULT_WORD_LM)
+    parser.add_argument("--source-lm", type=Path, default=DEFAULT_SOURCE_LM,
+                        help=f"LODR rows: low-order token LM of the AM's training text (mu = {LODR_SOURCE_WEIGHT})")
     parser.add_argument("--beams", type=lambda s: [int(x) for x in _floats(s)], default=[8, 32])
     parser.add_argument("--lm-weights", type=_floats, default=[0.3, 0.5, 0.8, 1.2], help="lambda grid (natural log)")
     parser.add_argument("--token-bonuses", type=_floats, default=[0.0, 1.0, 2.0], help="beta grid, per piece")
@@ -713,6 +751,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ours-min-logp", type=_floats, default=[],
                         help="also time asrkit with these token_min_logp values (pyctcdecode's pre-beam rule, "
                         "e.g. -8,-5) at the tuned weights")
+    parser.add_argument("--exact-rows", action="store_true",
+                        help="also time asrkit without token_min_logp / beam_prune_logp at the tuned weights")
+    parser.add_argument("--python-rows", action="store_true",
+                        help="also time asrkit's Python reference search (same hypotheses) at the tuned weights")
     parser.add_argument("--reuse-tuned", type=Path, default=None, metavar="JSON",
                         help="take the tuned weights (and dev grid) from this earlier JSON report instead of "
                         "tuning on dev; its rows of decoders not run now are shown, labelled, without ratios")
@@ -735,7 +777,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokenizer = Tokenizer(model_dir / "tokenizer.model")
     test = compute_emissions(model_dir, args.manifest, args.max_utts or None, args.cache_dir)
     dev = compute_emissions(model_dir, args.dev_manifest, args.max_dev_utts or None, args.cache_dir)
-    decs = build_decoders(args.decoders, args.beams, tokenizer, args.token_lm, args.word_lm, args.ours_batch)
+    decs = build_decoders(args.decoders, args.beams, tokenizer, args.token_lm, args.word_lm, args.ours_batch,
+                          args.source_lm)
     if reuse is not None:  # fail before any decoding, not after an hour of it
         for dec in decs:
             if dec.unit != "-" and dec.decode_batch is None and (dec.name, dec.unit, dec.beam) not in reuse.best:
@@ -795,7 +838,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return out
 
     sweep_rows = run_variants([{"prune_topk": k} for k in args.topk_sweep])
-    min_logp_rows = run_variants([{"token_min_logp": v} for v in args.ours_min_logp])
+    min_logp_rows = run_variants([{"token_min_logp": v} for v in args.ours_min_logp]
+                                 + ([{"token_min_logp": None, "beam_prune_logp": None}] if args.exact_rows else []))
+    python_rows = run_variants([{"python": True}] if args.python_rows else [])
+    for r in python_rows:  # the reference must read exactly what the compiled core reads
+        main_row = next(m for m in rows if (m.decoder, m.unit, m.beam) == ("asrkit", r.unit, r.beam))
+        if r.result.hyps != main_row.result.hyps:
+            log(f"WARNING: {r.decoder} ({r.unit} LM, beam {r.beam}) differs from the compiled search")
 
     # More timing passes, round-robin over all configurations, so that a burst of load from other
     # processes on a shared machine does not hit one decoder only; each row keeps its fastest pass.
@@ -829,6 +878,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     min_logp_table = format_table([*rows, *min_logp_rows], show=min_logp_rows) if min_logp_rows else ""
     if min_logp_table:
         print(min_logp_table)
+    python_table = speedup_table(rows, python_rows) if python_rows else ""
+    if python_table:
+        print(python_table)
+    overhead = overhead_table(rows)
+    if overhead:
+        print(overhead)
 
     profiles = []
     if args.profile > 0:
@@ -890,6 +945,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_logp_table,
             "",
         ] if min_logp_table else []),
+        *([
+            "## Cost of the LM scorers: time per utterance relative to plain beam search (no LM)",
+            "",
+            "Same search, same pruning; shallow fusion (token / word n-gram, with its bonus scorer) and LODR "
+            f"(token 4-gram and the source token 2-gram with mu = {LODR_SOURCE_WEIGHT}). Targets of the issue: "
+            "shallow fusion <= 1.3x, LODR <= 1.5x.",
+            "",
+            overhead,
+            "",
+        ] if overhead else []),
+        *([
+            "## Compiled core vs the Python reference search (same weights, same hypotheses)",
+            "",
+            python_table,
+            "",
+        ] if python_table else []),
         "## Dev-set grid (WER %)" + (f" (from {_rel(reuse.path)})" if reuse is not None else ""),
         "",
         "| decoder | LM unit | beam | lambda | beta | dev WER % |",
@@ -910,7 +981,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             md += [f"### {dec.unit} LM, beam {dec.beam}, {args.profile} utterances", "", "```", text, "```", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(md) + "\n", encoding="utf-8")
-    sections = [("main", rows), ("topk", sweep_rows), ("min_logp", min_logp_rows), ("previous", previous_rows)]
+    sections = [("main", rows), ("topk", sweep_rows), ("min_logp", min_logp_rows), ("python", python_rows),
+                ("previous", previous_rows)]
     run_argv = list(argv if argv is not None else sys.argv[1:])
     data = {
         "argv": run_argv,

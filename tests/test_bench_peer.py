@@ -73,7 +73,8 @@ def test_peer_decoders_on_synthetic_emissions(tmp_path):
     ours_token = bench.ours_decoder(token_lm, tok, 4, "token")
     decoders = [
         ours_token,
-        ours_token.variant(token_min_logp=-5.0),  # the flipped frame's two pieces (log 0.5 +- 0.05) both pass
+        ours_token.variant(token_min_logp=None, beam_prune_logp=None),  # no pyctcdecode pruning
+        ours_token.variant(python=True),  # the Python reference search
         bench.ours_decoder(token_lm, tok, 4, "token", batch=2),
         bench.flashlight_lexfree_decoder(token_arpa, tok, 4),
         bench.ours_decoder(TokenizedWordLM(word_lm, tok), tok, 4, "word"),
@@ -94,7 +95,8 @@ def test_peer_decoders_on_synthetic_emissions(tmp_path):
     tr = bench.tune(decoders[0], utts, [0.0, 0.5], [0.0])
     assert tr.best == (0.5, 0.0) and tr.grid[0][2] > 0.0 and tr.dev_wer == 0.0
 
-    assert decoders[1].name == "asrkit (token_min_logp -5)"
+    assert decoders[1].name == "asrkit (no token_min_logp) (no beam_prune_logp)"
+    assert decoders[2].name == "asrkit (python)"
     table = bench.format_table(rows)
     assert table.count("\n") == len(rows) + 1
     assert "| asrkit | word | 4 |" in table and "x |" in table  # speed ratios are filled in
@@ -107,12 +109,16 @@ def test_weight_helpers(tmp_path):
     tok = train_tokenizer(corpus, tmp_path / "sp.model", vocab_size=30)
     labels = bench.pyctcdecode_labels(tok.pieces(), tok.blank_id)
     assert labels[0] == "" and labels[1:] == tok.pieces()[1:]
-    bonus = bench.WordStartBonus(tok)
-    ids = tok.encode("the cat sat on the mat")
-    assert float(bonus.score_sentences([ids])[0]) == 6.0  # one per word
-    cands = torch.tensor([ids[:3]])
-    want = [float(tok.pieces()[u].startswith("\u2581")) for u in ids[:3]]
-    assert bonus.score(bonus.init_state(1), cands).tolist() == [want]
+    # The cost table: each method's time per utterance over plain beam search's, against the targets.
+    def row(name, unit, ups):
+        return bench.Row(name, unit, 8, (0.5, 1.0), None, bench.RunResult([], 5.0, 10, 10.0, [10 / ups]), 0.0)
+
+    table = bench.overhead_table([row("asrkit beam (no LM)", "-", 100.0), row("asrkit", "token", 80.0),
+                                  row("asrkit", "word", 50.0), row("asrkit LODR", "token", 70.0)])
+    assert "| shallow fusion, token 4-gram | 8 | 5.00 | 80.0 | 1.25x | <= 1.3x: met |" in table
+    assert "| shallow fusion, word 3-gram | 8 | 5.00 | 50.0 | 2.00x | <= 1.3x: NOT met |" in table
+    assert "1.43x | <= 1.5x: met |" in table
+    assert bench.overhead_table([row("asrkit", "token", 80.0)]) == ""
 
 
 def test_reuse_tuned_json(tmp_path):
