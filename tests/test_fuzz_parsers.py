@@ -266,7 +266,7 @@ RESULT_BITS = [b'{"id": "a", "text": "x"}', b'{"id": 1, "text": ""}', b'{"key": 
 @given(st.one_of(st.binary(max_size=200), _lines_of(RESULT_BITS)))
 def test_fuzz_results_reader(data):
     from asrkit.data.results import read_results
-    from asrkit.inference.tuning import _row_problem
+    from asrkit.inference.tuning import tune_row_problem
 
     def read_twice(path):
         rows = read_results(path)  # repairs a cut last line in place ...
@@ -274,7 +274,7 @@ def test_fuzz_results_reader(data):
         return rows
 
     _one_line_or_result(read_twice, data, "hyp.jsonl")
-    _one_line_or_result(lambda p: read_results(p, _row_problem), data, "tune.jsonl")
+    _one_line_or_result(lambda p: read_results(p, tune_row_problem), data, "tune.jsonl")
 
 
 # ---- audio: the WAV header check and the loader -------------------------------------------------------------

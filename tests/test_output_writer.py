@@ -69,6 +69,16 @@ def test_tune_resume_repairs_a_cut_last_line(tmp_path):
     assert best.lm_weight == 0.2 and len(rows) == 3
 
 
+def test_tune_rerun_repairs_its_log_through_the_cli(manifest, tmp_path, capsys):
+    args = ["tune", "--dev", str(manifest), "--grid", "blank_penalty=0,2", "--out", str(tmp_path / "t")]
+    assert main(args) == 0
+    log = tmp_path / "t" / "tune.jsonl"
+    full = log.read_bytes()
+    log.write_bytes(full[:-7])
+    assert main(args) == 0
+    assert [json.loads(x)["blank_penalty"] for x in log.read_text().splitlines()] == [0.0, 2.0]
+
+
 @pytest.mark.parametrize("line", ["null", "5", '{"text": "x"}', '{"id": "en-Mark.2.6"}', '{"id": 1, "text": 2}'])
 def test_resume_refuses_lines_that_are_not_results(manifest, tmp_path, capsys, line):
     out = tmp_path / "hyp.jsonl"

@@ -25,7 +25,7 @@ from asrkit.data.results import check_output_path
 from asrkit.errors import UserError
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.inference.recognizer import Recognizer
-from asrkit.inference.tuning import grid_points, parse_grid, plot, search
+from asrkit.inference.tuning import grid_points, parse_grid, plot, search, tune_row_problem
 from asrkit.metrics import corpus_bleu, error_rate
 from asrkit.models.speech_llm.prompt import split_multitask
 from asrkit.utils.progress import progress
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     # The output folder is checked before the model loads; tune.jsonl is always resumed (never replaced).
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: --out is a file; give a folder")
-    check_output_path(out / "tune.jsonl", True, [*args.dev, args.config], flag="--out's tune.jsonl")
+    check_output_path(out / "tune.jsonl", True, [*args.dev, args.config], flag="--out's tune.jsonl",
+                      valid=tune_row_problem)
     rec = Recognizer(args.model, base, llm=args.llm)
     utts, refs = _dev_set(args.dev, field)
     try:

@@ -61,7 +61,7 @@ def point_key(cfg: DecodeConfig, names: Sequence[str]) -> str:
     return json.dumps({n: getattr(cfg, n) for n in names}, sort_keys=True)
 
 
-def _row_problem(obj: object) -> str | None:
+def tune_row_problem(obj: object) -> str | None:
     """Why a line of tune.jsonl is not a finished grid point (``key``, the grid values, ``score``)."""
     if not isinstance(obj, dict):
         return "not a JSON object"
@@ -86,7 +86,7 @@ def search(points: Sequence[DecodeConfig], names: Sequence[str], evaluate: Calla
 
     ``log_path`` is read and appended by the results writer (asrkit/data/results.py): a last line cut by a
     kill or a full disk is cut off and its point evaluated again; a line that is not a row is an error."""
-    rows: list[dict] = read_results(log_path, _row_problem)  # type: ignore[assignment]
+    rows: list[dict] = read_results(log_path, tune_row_problem)  # type: ignore[assignment]
     done = {r["key"] for r in rows}
     with ResultWriter(log_path, fresh=False) as log:
         for i, cfg in enumerate(points):
