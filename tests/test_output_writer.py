@@ -3,6 +3,8 @@ nothing we did not write is touched, a cut last line is repaired by --resume (is
 
 import json
 import resource
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,21 @@ def test_an_unwritable_output_is_one_line(manifest, tmp_path, capsys, where):
     assert main(["decode", "-q", "-i", str(manifest), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert len(_errors(err)) == 1 and str(out) in err and "Traceback" not in err
+
+
+def test_an_immutable_output_is_one_line(manifest, tmp_path, capsys):
+    out = tmp_path / "hyp.jsonl"
+    out.write_text('{"id": "x", "text": "kept"}\n')
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(out)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here (needs root and a file system with the immutable flag)")
+    try:
+        rc = main(["decode", "-q", "-i", str(manifest), "-o", str(out)])
+    finally:
+        subprocess.run(["chattr", "-i", str(out)], check=True)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert _errors(err) == [f"asrkit decode: error: {out}: cannot open for writing (Operation not permitted)"]
+    assert out.read_text() == '{"id": "x", "text": "kept"}\n'
 
 
 def test_a_file_size_limit_is_one_line_and_resume_completes(manifest, tmp_path, capsys):
