@@ -393,3 +393,24 @@ def test_latent_inputs_without_encoder(parts, tmp_path):
     m.save_pretrained(tmp_path / "latent")
     assert not (tmp_path / "latent" / "encoder.safetensors").exists()
     assert load_speech_llm(tmp_path / "latent").generate_ids(latents, "asr", num_beams=2, max_new_tokens=4) == want
+
+
+def test_speech_llm_training_config_follows_the_one_config_rule(tmp_path):
+    import json
+
+    import pytest
+
+    from asrkit.errors import UserError
+    from asrkit.models.speech_llm.train import SpeechLLMTrainConfig
+
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps({"optim": {"epochz": 3}}))
+    with pytest.raises(UserError, match="epochz"):
+        SpeechLLMTrainConfig.load(bad)
+    bad.write_text(json.dumps({"optim": {"lr": "high"}}))
+    with pytest.raises(UserError, match="lr"):
+        SpeechLLMTrainConfig.load(bad)
+    good = tmp_path / "g.json"
+    good.write_text(json.dumps({"lora": {"r": 8, "alpha": 16}, "optim": {"epochs": 2, "ctc_weight": 0.5}}))
+    cfg = SpeechLLMTrainConfig.load(good)
+    assert (cfg.lora.r, cfg.optim.epochs, cfg.optim.ctc_weight) == (8, 2, 0.5)

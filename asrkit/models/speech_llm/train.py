@@ -39,6 +39,7 @@ from asrkit.models.speech_llm.model import LossTerms, SpeechLLM, load_llm
 from asrkit.models.speech_llm.prompt import TASK_PROMPTS
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
+from asrkit.utils.config_io import from_dict, read_json_object
 from asrkit.utils.progress import progress
 
 
@@ -77,16 +78,9 @@ class SpeechLLMTrainConfig:
     def load(cls, path: str | Path | None) -> SpeechLLMTrainConfig:
         if path is None:
             return cls()
-        path = Path(path)
-        if not path.exists():
-            raise UserError(f"{path}: no such config file")
-        try:
-            d = json.loads(path.read_text())
-            return cls(adapter_hidden=int(d.get("adapter_hidden", 2048)),
-                       downsample_rate=int(d.get("downsample_rate", 2)),
-                       lora=LoraSettings(**d.get("lora", {})), optim=SpeechLLMOptim(**d.get("optim", {})))
-        except (json.JSONDecodeError, TypeError, AttributeError, ValueError) as err:
-            raise UserError(f"{path}: invalid speech LLM training config ({err})") from None
+        # The one config rule (asrkit/utils/config_io.py): unknown keys and wrong types are refused, naming
+        # the file and key.
+        return from_dict(cls, read_json_object(path, "speech LLM training config"), str(path))
 
     def to_dict(self) -> dict:
         return {"adapter_hidden": self.adapter_hidden, "downsample_rate": self.downsample_rate,
