@@ -57,6 +57,36 @@ def _wall_hours(lines: list[str]) -> float:
     return (max(stamps) - min(stamps)) / 3600 if stamps else 0.0
 
 
+def _results_logs_use(out: Path, decode: Path, subset: str, logs: list[str], bleu_note: str) -> str:
+    """The card's results table, training logs and usage: the same for a from-scratch and a continued run."""
+    return f"""## Results (this folder, Hugging Face `generate` with MooER's defaults)
+
+Greedy = 1 beam; beam4 = 4 beams, length penalty 0.8, EOS log-prob bias -0.2, at most 200 new tokens.
+{subset} of each test set (Mark + Jude); WER on `asrkit.text.normalize_text` output,
+BLEU = sacreBLEU 13a, cased, against the English WEB translation{bleu_note}. RTF on one CPU thread (shared machine).
+
+| test set | decoding | utterances | score | details | RTF |
+|---|---|---|---|---|---|
+{chr(10).join(_score_rows(decode))}
+
+## Training logs
+
+```
+{chr(10).join(logs)}
+```
+
+## Use
+
+```python
+from asrkit.models.speech_llm import load_speech_llm
+from asrkit.frontend import load_audio
+m = load_speech_llm("{out.name}")
+print(m.generate([load_audio("a.wav")], "asr"))   # "ast" (or "asr_ast" where trained) for Spanish audio
+```
+
+"""
+
+
 def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utts: str,
                parent: Path | None = None) -> None:
     cfg = json.loads((out / "config.json").read_text())
@@ -104,32 +134,7 @@ Bible-style text only.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
-## Results (this folder, Hugging Face `generate` with MooER's defaults)
-
-Greedy = 1 beam; beam4 = 4 beams, length penalty 0.8, EOS log-prob bias -0.2, at most 200 new tokens.
-{subset} of each test set (Mark + Jude); WER on `asrkit.text.normalize_text` output,
-BLEU = sacreBLEU 13a, cased, against the English WEB translation. RTF on one CPU thread (shared machine).
-
-| test set | decoding | utterances | score | details | RTF |
-|---|---|---|---|---|---|
-{chr(10).join(_score_rows(decode))}
-
-## Training logs
-
-```
-{chr(10).join(llm_log)}
-{chr(10).join(log)}
-```
-
-## Use
-
-```python
-from asrkit.models.speech_llm import load_speech_llm
-from asrkit.frontend import load_audio
-m = load_speech_llm("{out.name}")
-print(m.generate([load_audio("a.wav")], "asr"))   # or "ast" for Spanish audio -> English text
-```
-
+{_results_logs_use(out, decode, subset, llm_log + log, "")}
 ## Limits
 
 Synthetic speech only (espeak-ng); Bible-domain text only; a 4-layer LLM trained for minutes: expect
@@ -187,33 +192,8 @@ decoding interfaces; it knows espeak-ng voices and Bible-style text only.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
-## Results (this folder, Hugging Face `generate` with MooER's defaults)
-
-Greedy = 1 beam; beam4 = 4 beams, length penalty 0.8, EOS log-prob bias -0.2, at most 200 new tokens.
-{subset} of each test set (Mark + Jude); WER on `asrkit.text.normalize_text` output,
-BLEU = sacreBLEU 13a, cased, against the English WEB translation (for `asr_ast`: the translation line;
-its transcript line's WER is in `score.json`). RTF on one CPU thread (shared machine).
-
-| test set | decoding | utterances | score | details | RTF |
-|---|---|---|---|---|---|
-{chr(10).join(_score_rows(decode))}
-
-## Training logs
-
-```
-{chr(10).join(parent_log)}
-{chr(10).join(log)}
-```
-
-## Use
-
-```python
-from asrkit.models.speech_llm import load_speech_llm
-from asrkit.frontend import load_audio
-m = load_speech_llm("{out.name}")
-print(m.generate([load_audio("a.wav")], "asr"))   # "ast" / "asr_ast" for Spanish audio
-```
-
+{_results_logs_use(out, decode, subset, parent_log + log,
+                   " (for `asr_ast`: the translation line; its transcript line's WER is in the details)")}
 ## Limits
 
 Synthetic speech only (espeak-ng); Bible-domain text only; a 4-layer LLM trained for a few CPU hours: expect
