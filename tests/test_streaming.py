@@ -14,7 +14,7 @@ import torch
 
 from asrkit.encoder.config import SANMConfig
 from asrkit.encoder.sanm import SANMEncoder
-from asrkit.encoder.sanm_streaming import StreamingSANMEncoder
+from asrkit.encoder.sanm_streaming import StreamingSANMEncoder, WindowedSANMEncoder
 from asrkit.errors import UserError
 from asrkit.frontend import load_audio
 from asrkit.frontend.streaming import StreamingFrontend
@@ -75,15 +75,43 @@ def test_chunk_mask_over_the_whole_input_is_full_attention():
     assert torch.allclose(full[0], chunked[0], atol=1e-5) and torch.allclose(full[1, :12], chunked[1, :12], atol=1e-5)
 
 
-def test_stream_with_one_chunk_equals_offline(wave):
+@pytest.mark.parametrize("mode", ["chunked", "window"])
+def test_stream_with_one_chunk_equals_offline(wave, mode):
     offline = Recognizer(None, method="beam").decode_waves([wave])[0]
-    rec = StreamingRecognizer(None, method="beam", chunk_size=10_000, left_chunks=0)
+    rec = StreamingRecognizer(None, method="beam", chunk_size=10_000, mode=mode)
     assert feed(rec.stream(), wave, 4000) == offline
+
+
+def test_windowed_encoder_any_push_sizes_and_whole_window_is_offline():
+    torch.manual_seed(2)
+    cfg = SANMConfig(input_size=20, output_size=16, attention_heads=2, linear_units=32, num_blocks=3, dropout_rate=0,
+                     positional_dropout_rate=0, attention_dropout_rate=0)
+    enc = SANMEncoder(cfg).eval()
+    x = torch.randn(41, 20)
+    want, _ = enc(x[None], torch.tensor([41]))
+    whole = WindowedSANMEncoder(enc, 5, 100, 100)
+    assert torch.allclose(torch.cat([whole.push(x), whole.finish()]), want[0], atol=1e-5)
+    outs = []
+    for pushes in ([41], [1] * 41, [7, 0, 13, 21]):
+        w, t, got = WindowedSANMEncoder(enc, 4, 6, 2), 0, []
+        for n in pushes:
+            got.append(w.push(x[t:t + n]))
+            t += n
+        outs.append(torch.cat([*got, w.finish()]))
+        assert outs[-1].shape == (41, 16)
+    assert all(torch.equal(o, outs[0]) for o in outs)
+    # A frame's output depends on at most `left` past and `right` future frames: the first 4 outputs see
+    # frames 0..5 only, so changing frame 6 leaves them alone.
+    y = x.clone()
+    y[6] += 1
+    w = WindowedSANMEncoder(enc, 4, 6, 2)
+    changed = torch.cat([w.push(y), w.finish()])
+    assert torch.equal(changed[:4], outs[0][:4]) and not torch.equal(changed[4:8], outs[0][4:8])
 
 
 @pytest.mark.parametrize("method", [{"method": "greedy"}, {"method": "beam", "word_bonus": 0.5}])
 def test_chunked_stream_equals_one_shot_search_on_chunked_emissions(wave, method):
-    rec = StreamingRecognizer(None, chunk_size=5, left_chunks=3, **method)
+    rec = StreamingRecognizer(None, chunk_size=5, left_chunks=3, mode="chunked", **method)
     s = rec.stream()
     got = feed(s, wave, 1000)
     lp = rec.offline_emissions(wave)
@@ -98,11 +126,22 @@ def test_chunked_stream_equals_one_shot_search_on_chunked_emissions(wave, method
     assert len(s.timing.partial_times) >= 2
 
 
+def test_window_stream_equals_its_windows_offline(wave):
+    rec = StreamingRecognizer(None, method="beam", word_bonus=0.5)
+    assert rec.mode == "window" and rec.algorithmic_latency_s() == pytest.approx(0.48 + 0.24 + 0.045)
+    got = feed(rec.stream(), wave, 1000)
+    lp = rec.offline_emissions(wave)
+    want = rec.head.text(ctc_prefix_beam_search_reference(lp[None], None, 8, rec.decoder.scorers)[0][0].units)
+    assert got == want and got
+
+
 def test_bad_settings_are_one_line():
     with pytest.raises(UserError, match="tlg"):
         StreamingRecognizer(None, method="tlg", graph="x")
     with pytest.raises(UserError, match="chunk"):
         StreamingRecognizer(None, chunk_size=0)
+    with pytest.raises(UserError, match="mode"):
+        StreamingRecognizer(None, mode="lookahead")
 
 
 def test_stream_model_if_bundled(wave):
@@ -130,6 +169,6 @@ def test_decode_streaming_cli(tmp_path, wave):
     s = rec.stream()
     s.accept_waveform(wave)
     assert row["text"] == s.finish()  # any piece size gives the same text
-    assert row["latency"]["algorithmic_ms"] == 525 and row["latency"]["finish_ms"] > 0 and row["partials"] >= 2
+    assert row["latency"]["algorithmic_ms"] == 765 and row["latency"]["finish_ms"] > 0 and row["partials"] >= 2
     assert main(["decode", "--streaming", "--method", "tlg", "--graph", str(tmp_path), "-i", SAMPLE,
                  "-o", str(tmp_path / "x.jsonl")]) == 2

@@ -137,13 +137,14 @@ class SANMEncoder(nn.Module):
     def output_size(self) -> int:
         return self.config.output_size
 
-    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``offset``: frames before ``feats`` (positions start at offset + 1), for a window of a longer input."""
         t = feats.size(1)
         mask = torch.arange(t, device=feats.device)[None, :] < lengths[:, None]
         attn_mask = self.context_mask(mask)
         # Paraformer scales by sqrt(output_size) even though the input is wider (560).
         x = feats * self.config.output_size**0.5
-        pe = sinusoidal_position_encoding(t, feats.size(2), feats.device)
+        pe = sinusoidal_position_encoding(t, feats.size(2), feats.device, offset)
         x = self.pos_dropout(x + pe.to(x.dtype))
         chunk = self.config.chunk_size
         for layer in self.encoders0:

@@ -41,12 +41,33 @@ class StreamingSANMEncoder:
         self.offset = 0  # frames encoded so far
         self.closed = False
         dev = next(encoder.parameters()).device
+        self.pending = torch.zeros(0, cfg.input_size, device=dev)  # frames of a chunk not yet complete
         self.caches: list[_LayerCache] = []
         for layer in [*encoder.encoders0, *encoder.encoders]:
             d = layer.size
             left = layer.self_attn.pad[0]
             self.caches.append(_LayerCache(torch.zeros(0, d, device=dev), torch.zeros(0, d, device=dev),
                                            torch.zeros(left, d, device=dev)))
+
+    @torch.no_grad()
+    def push(self, feats: torch.Tensor) -> torch.Tensor:
+        """Any number of frames in; the outputs of every chunk they complete out."""
+        self.pending = torch.cat([self.pending, feats])
+        outs = []
+        while self.pending.size(0) >= self.chunk_size:
+            outs.append(self.encode(self.pending[: self.chunk_size]))
+            self.pending = self.pending[self.chunk_size:]
+        return torch.cat(outs) if outs else feats.new_zeros(0, self.encoder.output_size)
+
+    @torch.no_grad()
+    def finish(self) -> torch.Tensor:
+        """End of input: the short last chunk."""
+        pending = self.pending
+        if pending.size(0) == 0:
+            self.closed = True
+            return torch.zeros(0, self.encoder.output_size)
+        self.pending = pending[:0]
+        return self.encode(pending)
 
     @torch.no_grad()
     def encode(self, feats: torch.Tensor) -> torch.Tensor:
@@ -94,3 +115,50 @@ class StreamingSANMEncoder:
             start = max(0, keys.size(0) - self.keep)
             cache.k, cache.v = keys[start:], values[start:]
         return x
+
+
+class WindowedSANMEncoder:
+    """Streaming for a full-context SANM model (not trained chunk-wise): every chunk of ``chunk_size`` frames
+    is encoded by re-running the encoder on a bounded window, ``left`` frames of past context + the chunk +
+    ``right`` frames of lookahead, with positions continuing from the window's start; the chunk's outputs
+    are kept. The model sees full attention inside the window, as in training, so accuracy stays near the
+    offline model's (bounded context instead of the whole utterance), at (left + chunk + right) / chunk times
+    the offline compute. Outputs of a chunk come once its ``right`` lookahead frames have arrived.
+    With a window covering the whole input it equals the offline encoder."""
+
+    def __init__(self, encoder: SANMEncoder, chunk_size: int, left: int, right: int):
+        if chunk_size < 1 or left < 0 or right < 0:
+            raise ValueError("chunk_size >= 1, left >= 0, right >= 0 expected")
+        self.encoder, self.chunk_size, self.left, self.right = encoder, chunk_size, left, right
+        self.buf = torch.zeros(0, encoder.config.input_size)  # input frames from index self.base on
+        self.base = 0
+        self.next = 0  # first frame whose output is not yet out
+        self.total = 0
+
+    @torch.no_grad()
+    def push(self, feats: torch.Tensor) -> torch.Tensor:
+        self.buf = torch.cat([self.buf, feats])
+        self.total += feats.size(0)
+        outs = []
+        while self.total - self.next >= self.chunk_size + self.right:
+            outs.append(self._chunk(self.next + self.chunk_size))
+        return torch.cat(outs) if outs else feats.new_zeros(0, self.encoder.output_size)
+
+    @torch.no_grad()
+    def finish(self) -> torch.Tensor:
+        outs = []
+        while self.next < self.total:
+            outs.append(self._chunk(min(self.total, self.next + self.chunk_size)))
+        return torch.cat(outs) if outs else torch.zeros(0, self.encoder.output_size)
+
+    def _chunk(self, end: int) -> torch.Tensor:
+        start = max(0, self.next - self.left)
+        stop = min(self.total, end + self.right)
+        window = self.buf[start - self.base: stop - self.base]
+        out, _ = self.encoder(window[None], torch.tensor([window.size(0)]), offset=start)
+        y = out[0, self.next - start: end - start]
+        self.next = end
+        drop = max(0, self.next - self.left) - self.base  # input frames no later window reads
+        if drop > 0:
+            self.buf, self.base = self.buf[drop:], self.base + drop
+        return y

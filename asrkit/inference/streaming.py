@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from asrkit.encoder.sanm import SANMEncoder
-from asrkit.encoder.sanm_streaming import StreamingSANMEncoder
+from asrkit.encoder.sanm_streaming import StreamingSANMEncoder, WindowedSANMEncoder
 from asrkit.errors import UserError
 from asrkit.frontend.streaming import StreamingFrontend
 from asrkit.inference.decode_config import DecodeConfig
@@ -42,7 +42,10 @@ from decoders.ctc_prefix_beam_online import CTCPrefixBeamOnline
 from decoders.rescoring import rescore_nbest
 
 DEFAULT_CHUNK = 8  # 60 ms frames per chunk for a model not trained chunk-wise (480 ms)
-DEFAULT_LEFT_CHUNKS = 8
+DEFAULT_LEFT_CHUNKS = 8  # chunks of left context when chunk attention is imposed ("chunked" mode)
+DEFAULT_WINDOW_LEFT = 32  # "window" mode: past frames re-encoded with each chunk (1.92 s)
+DEFAULT_WINDOW_RIGHT = 4  # "window" mode: lookahead frames (240 ms)
+MODES = ("chunked", "window")
 TLG_REFUSED = "--method tlg does not stream; use shallow_fusion or another beam method with --streaming"
 
 
@@ -67,7 +70,8 @@ class StreamingRecognizer:
 
     def __init__(self, model: str | Path | torch.nn.Module | None = None,
                  config: str | Path | DecodeConfig | None = None, chunk_size: int | None = None,
-                 left_chunks: int | None = None, **settings):
+                 left_chunks: int | None = None, mode: str | None = None, left_frames: int | None = None,
+                 right_frames: int | None = None, **settings):
         from asrkit.inference.recognizer import Recognizer  # the same model loading and config rules
 
         if settings.get("method") == "tlg" or getattr(config, "method", None) == "tlg":
@@ -87,7 +91,18 @@ class StreamingRecognizer:
         if chunk_size is not None and chunk_size < 1:
             raise UserError(f"--chunk-ms gives {chunk_size} frames: a chunk needs at least one 60 ms frame")
         self.encoder = ctc.encoder
-        if chunk_size is not None or left_chunks is not None or not trained:
+        self.mode = mode or ("chunked" if trained else "window")
+        if self.mode not in MODES:
+            raise UserError(f"streaming mode {self.mode!r}: one of {', '.join(MODES)}")
+        if self.mode == "window":
+            if trained:
+                raise UserError("window mode re-encodes a full-context model; this model is chunk-wise (chunked mode)")
+            for name, v in (("left context", left_frames), ("right context", right_frames)):
+                if v is not None and v < 0:
+                    raise UserError(f"streaming {name} must be >= 0 frames, not {v}")
+            self.window = (chunk_size or DEFAULT_CHUNK, DEFAULT_WINDOW_LEFT if left_frames is None else left_frames,
+                           DEFAULT_WINDOW_RIGHT if right_frames is None else right_frames)
+        elif chunk_size is not None or left_chunks is not None or not trained:
             # Chunk attention imposed at inference, on a twin encoder (the caller's model keeps its config).
             cfg = copy.copy(enc_cfg)
             cfg.chunk_size = chunk_size or enc_cfg.chunk_size or DEFAULT_CHUNK
@@ -103,26 +118,41 @@ class StreamingRecognizer:
 
     @property
     def chunk_size(self) -> int:
-        return self.encoder.config.chunk_size
+        return self.window[0] if self.mode == "window" else self.encoder.config.chunk_size
+
+    @property
+    def lookahead_frames(self) -> int:
+        return self.window[2] if self.mode == "window" else 0
+
+    def new_encoder(self) -> StreamingSANMEncoder | WindowedSANMEncoder:
+        if self.mode == "window":
+            return WindowedSANMEncoder(self.encoder, *self.window)
+        return StreamingSANMEncoder(self.encoder)
 
     @property
     def chunk_s(self) -> float:
         return self.chunk_size * self.frame_s
 
     def algorithmic_latency_s(self) -> float:
-        """Audio a word at the start of a chunk waits for before it can be decoded: the chunk, plus the
-        front end's lookahead past the chunk's last 60 ms hop (3 fbank frames + the 25 ms window - 10 ms)."""
+        """Audio a frame at the start of a chunk waits for before it can be decoded: the chunk, the encoder's
+        lookahead (window mode), and the front end's lookahead past the last 60 ms hop (3 fbank frames + the
+        25 ms window - 10 ms)."""
         fb = self.model.config.frontend.fbank
         lfr_right = (self.model.config.frontend.lfr_m - 1) // 2
-        return self.chunk_s + (lfr_right * fb.frame_shift_ms + fb.frame_length_ms - fb.frame_shift_ms) / 1000
+        return (self.chunk_s + self.lookahead_frames * self.frame_s
+                + (lfr_right * fb.frame_shift_ms + fb.frame_length_ms - fb.frame_shift_ms) / 1000)
 
     @torch.inference_mode()
     def offline_emissions(self, wave: np.ndarray) -> torch.Tensor:
         """(T, V) CTC log-probabilities of a whole waveform with the streaming encoder's chunk attention run
         offline (all chunks in one pass): what the stream computes, for tests and WER comparisons."""
         feats = self.model.frontend(wave)
-        enc, _ = self.encoder(feats[None], torch.tensor([feats.size(0)]))
-        return torch.log_softmax(self.model.ctc(enc[0]).float(), dim=-1)
+        if self.mode == "window":  # the windows, all at once
+            enc = self.new_encoder()
+            out = torch.cat([enc.push(feats), enc.finish()])
+        else:
+            out = self.encoder(feats[None], torch.tensor([feats.size(0)]))[0][0]
+        return torch.log_softmax(self.model.ctc(out).float(), dim=-1)
 
     def stream(self) -> RecognitionStream:
         return RecognitionStream(self)
@@ -134,7 +164,7 @@ class RecognitionStream:
     def __init__(self, rec: StreamingRecognizer):
         self.rec = rec
         self.frontend = StreamingFrontend(rec.model.frontend)
-        self.encoder = StreamingSANMEncoder(rec.encoder)
+        self.encoder = rec.new_encoder()
         cfg, dec = rec.config, rec.decoder
         self.greedy = dec.method.search == "greedy"
         self.blank = rec.head.tokenizer.blank_id
@@ -143,7 +173,6 @@ class RecognitionStream:
         self.search = None if self.greedy else CTCPrefixBeamOnline(
             max(dec.beam, dec.nbest), dec.scorers, prune_topk=cfg.prune_topk, blank_id=self.blank,
             token_min_logp=cfg.token_min_logp, beam_prune_logp=cfg.beam_prune_logp)
-        self.pending = torch.zeros(0, rec.model.config.encoder.input_size)  # LFR frames not yet a full chunk
         self.timing = StreamTiming()
         self.final: str | None = None
         self._partial = ""
@@ -157,18 +186,19 @@ class RecognitionStream:
         t0 = time.perf_counter()
         feats = self.frontend.accept(samples)
         self.timing.frontend_s += time.perf_counter() - t0
-        self.pending = torch.cat([self.pending, feats])
-        size = self.rec.chunk_size
-        changed = False
-        while self.pending.size(0) >= size:
-            chunk, self.pending = self.pending[:size], self.pending[size:]
-            changed |= self._chunk(chunk)
-        return changed
+        return self._decode(feats)
 
     @torch.inference_mode()
-    def _chunk(self, feats: torch.Tensor) -> bool:
+    def _decode(self, feats: torch.Tensor, last: bool = False) -> bool:
+        """Front-end frames -> the encoder outputs they complete -> CTC -> search. True: partial changed."""
         t0 = time.perf_counter()
-        log_probs = torch.log_softmax(self.rec.model.ctc(self.encoder.encode(feats)).float(), dim=-1)
+        enc = self.encoder.push(feats)
+        if last:
+            enc = torch.cat([enc, self.encoder.finish()])
+        if enc.size(0) == 0:
+            self.timing.encoder_s += time.perf_counter() - t0
+            return False
+        log_probs = torch.log_softmax(self.rec.model.ctc(enc).float(), dim=-1)
         if self.rec.config.blank_penalty:
             log_probs[:, self.blank] -= self.rec.config.blank_penalty
         t1 = time.perf_counter()
@@ -205,13 +235,9 @@ class RecognitionStream:
         if self.final is not None:
             return self.final
         t0 = time.perf_counter()
-        feats = torch.cat([self.pending, self.frontend.finish()])
+        feats = self.frontend.finish()
         self.timing.frontend_s += time.perf_counter() - t0
-        size = self.rec.chunk_size
-        for i in range(0, feats.size(0), size):
-            self._chunk(feats[i:i + size])
-        if feats.size(0) % size == 0:
-            self.encoder.closed = True  # no short chunk was needed
+        self._decode(feats, last=True)
         if self.greedy:
             self.final = self.rec.head.text(self.units)
             return self.final
