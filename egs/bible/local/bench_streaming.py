@@ -104,7 +104,9 @@ def main() -> int:
     p.add_argument("--manifest", type=Path, required=True)
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--concurrency", type=int, default=1)
-    p.add_argument("--chunk-frames", type=int, default=None, help="encoder chunk (model not trained chunk-wise)")
+    p.add_argument("--chunk-frames", type=int, default=None, help="encoder chunk in 60 ms frames [model's / 8]")
+    p.add_argument("--mode", default=None, choices=("chunked", "window"),
+                   help="streaming mode [chunked for a chunk-trained model, else window]")
     p.add_argument("--offline-model", default=None, help="also this model's offline WER (same decoding config)")
     p.add_argument("--skip-offline", action="store_true")
     p.add_argument("--out", type=Path, default=None)
@@ -126,8 +128,10 @@ def main() -> int:
     res: dict = {"model": args.model, "settings": settings, "utts": len(rows), "audio_min": round(audio_s / 60, 2),
                  "concurrency": args.concurrency, "manifest": str(args.manifest)}
 
-    rec = StreamingRecognizer(args.model, chunk_size=args.chunk_frames, **settings)
+    rec = StreamingRecognizer(args.model, chunk_size=args.chunk_frames, mode=args.mode, **settings)
+    res["mode"] = rec.mode
     res["chunk_ms"] = round(1000 * rec.chunk_s)
+    res["lookahead_ms"] = round(1000 * rec.lookahead_frames * rec.frame_s)
     res["algorithmic_latency_ms"] = round(1000 * rec.algorithmic_latency_s())
     if not args.skip_offline:
         for name, model in (("offline", args.model), ("offline_other", args.offline_model)):
