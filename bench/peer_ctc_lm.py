@@ -42,19 +42,21 @@ per tool, so one (lambda, beta) grid point is mapped as follows (checked in each
   word-separator token; this is fairseq's W2lKenLMDecoder convention); ``unk_score = -inf`` (only
   lexicon words, torchaudio's default).
 
-Fairness: each (decoder, beam) gets the best point of the same grid on the dev set, then runs on the
-test set. Pruning: asrkit uses pyctcdecode's two rules with pyctcdecode's values in its main rows: of the
+Fairness: each (decoder, beam) gets the best point of the same grid on the dev set, then runs on the test
+set. Pruning: asrkit uses pyctcdecode's two rules with pyctcdecode's values in its main rows: of the
 ``beam`` best pieces of a frame only those with log p >= -5 extend a prefix (``token_min_logp``), and
 prefixes more than 10 below the frame's best are dropped (``beam_prune_logp``); pyctcdecode has the same
-(its defaults; ``decode()`` also turns on its history pruning, as its users get); flashlight tries the
-``beam`` best pieces (``beam_size_token = beam``). ``--ours-min-logp -8`` and ``--exact-rows`` (neither
-rule) add asrkit rows with other pruning, ``--python-rows`` the Python reference search, all at the
-weights tuned for the main rows. ``--reuse-tuned JSON`` takes the weights from an earlier report instead of
-tuning again; the decoders of ``--decoders`` are still timed in this run (speed ratios are only taken
-within one run: the machine load differs between runs), and that report's rows of the other decoders are
-shown, labelled, without ratios. Other options are each tool's defaults (flashlight
-``beam_threshold=50``, ``log_add=False`` as in torchaudio; pyctcdecode ``beam_prune_logp=-10``,
-``unk_score_offset=-10``).
+(its defaults); ``decode()`` also turns on pyctcdecode's history pruning (one beam per last n-1 words,
+partial word and last character), as its users get, and asrkit recombines dominated prefixes
+(``recombine=True``, decoders/recombination.py: same last piece and LM states, worse both blank- and
+piece-ended), its counterpart; flashlight tries the ``beam`` best pieces (``beam_size_token = beam``).
+``--ours-min-logp -8`` and ``--exact-rows`` (no recombination; no pruning at all) add asrkit rows,
+``--python-rows`` the Python reference search, all at the weights tuned for the main rows. ``--reuse-tuned
+JSON`` takes the weights from an earlier report instead of tuning again; the decoders of ``--decoders`` are
+still timed in this run (speed ratios are only taken within one run: the machine load differs between runs),
+and that report's rows of the other decoders are shown, labelled, without ratios. Other options are each
+tool's defaults (flashlight ``beam_threshold=50``, ``log_add=False`` as in torchaudio; pyctcdecode
+``beam_prune_logp=-10``, ``unk_score_offset=-10``).
 
 Speed: CPU seconds of this process (``time.process_time``) over the decode calls only, including each
 tool's own input conversion and the mapping of its output to text; LM loading and lexicon building are
@@ -114,6 +116,9 @@ DECODERS = ("greedy", "ours-beam", "ours-token", "ours-lodr", "flashlight-lexfre
 # asrkit's pre-beam pruning in the main rows: pyctcdecode's defaults (token_min_logp -5, beam_prune_logp 10).
 DEFAULT_MIN_LOGP = -5.0
 DEFAULT_PRUNE_LOGP = 10.0
+# and recombination of dominated prefixes (decoders/recombination.py), the counterpart of pyctcdecode's
+# history pruning, which decode() turns on
+DEFAULT_RECOMBINE = True
 LODR_SOURCE_WEIGHT = 0.2  # mu of the source bigram in the LODR rows (fixed; lambda and beta are tuned)
 INSTALL_HINT = {
     "pyctcdecode": ".venv/bin/pip install --no-deps pyctcdecode==0.5.0 pygtrie",
@@ -221,20 +226,23 @@ def greedy_decoder(tokenizer: Tokenizer) -> Decoder:
 def ours_decoder(lm: LanguageModel | None, tokenizer: Tokenizer, beam: int, unit: str, batch: int = 1,
                  setup_s: float = 0.0, prune_topk: int | None = None, token_min_logp: float | None = DEFAULT_MIN_LOGP,
                  beam_prune_logp: float | None = DEFAULT_PRUNE_LOGP, python: bool = False,
-                 extra: Sequence[WeightedScorer] = (), label: str = "asrkit") -> Decoder:
+                 extra: Sequence[WeightedScorer] = (), label: str = "asrkit",
+                 recombine: bool = DEFAULT_RECOMBINE) -> Decoder:
     """asrkit's prefix beam search; ``lm`` scores pieces (a token KenLM, or a ``TokenizedWordLM``; None:
     plain beam search). Its bonus is a scorer: ``UnitBonus`` (beta per piece) with the token LM,
     ``WordBonus`` (beta per word) with the word LM. ``extra``: more scorers with fixed weights (LODR's).
 
     ``prune_topk``: pieces tried per frame (the search's default, None, tries ``beam``).
     ``token_min_logp``: of those, only pieces with log p >= this extend a prefix (pyctcdecode's rule);
-    ``beam_prune_logp``: prefixes this far below a frame's best are dropped (pyctcdecode's, 10 there).
+    ``beam_prune_logp``: prefixes this far below a frame's best are dropped (pyctcdecode's, 10 there);
+    ``recombine``: a prefix dominated by one with the same last piece and LM states is dropped.
     ``python``: the Python reference search instead of the compiled core (same results, for the speed-up)."""
     cfg: dict = {"scorers": []}
     pieces = tokenizer.pieces()
     bonus_lm = UnitBonus(pieces) if unit == "token" else WordBonus(pieces)
     search = ctc_prefix_beam_search_reference if python else ctc_prefix_beam_search_batch
-    opts = {"prune_topk": prune_topk, "token_min_logp": token_min_logp, "beam_prune_logp": beam_prune_logp}
+    opts = {"prune_topk": prune_topk, "token_min_logp": token_min_logp, "beam_prune_logp": beam_prune_logp,
+            "recombine": recombine}
 
     def set_weights(lam: float, beta: float) -> None:
         scorers = [] if lm is None else [WeightedScorer(lm, lam, "lm")]
@@ -260,10 +268,12 @@ def ours_decoder(lm: LanguageModel | None, tokenizer: Tokenizer, beam: int, unit
         name += " (no token_min_logp)" if token_min_logp is None else f" (token_min_logp {token_min_logp:g})"
     if beam_prune_logp != DEFAULT_PRUNE_LOGP:
         name += " (no beam_prune_logp)" if beam_prune_logp is None else f" (beam_prune_logp {beam_prune_logp:g})"
+    if recombine != DEFAULT_RECOMBINE:
+        name += " (recombine)" if recombine else " (no recombine)"
 
     def variant(**changes) -> Decoder:
         kw = {"prune_topk": prune_topk, "token_min_logp": token_min_logp, "beam_prune_logp": beam_prune_logp,
-              "python": python, "extra": extra, "label": label, **changes}
+              "python": python, "extra": extra, "label": label, "recombine": recombine, **changes}
         return ours_decoder(lm, tokenizer, beam, unit, batch, setup_s, **kw)
 
     return Decoder(name, unit, beam, lambda lp: lp, decode, set_weights, setup_s=setup_s,
@@ -752,7 +762,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also time asrkit with these token_min_logp values (pyctcdecode's pre-beam rule, "
                         "e.g. -8,-5) at the tuned weights")
     parser.add_argument("--exact-rows", action="store_true",
-                        help="also time asrkit without token_min_logp / beam_prune_logp at the tuned weights")
+                        help="also time asrkit without recombination, and without any pruning rule, at the tuned "
+                        "weights")
     parser.add_argument("--python-rows", action="store_true",
                         help="also time asrkit's Python reference search (same hypotheses) at the tuned weights")
     parser.add_argument("--reuse-tuned", type=Path, default=None, metavar="JSON",
@@ -838,8 +849,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return out
 
     sweep_rows = run_variants([{"prune_topk": k} for k in args.topk_sweep])
-    min_logp_rows = run_variants([{"token_min_logp": v} for v in args.ours_min_logp]
-                                 + ([{"token_min_logp": None, "beam_prune_logp": None}] if args.exact_rows else []))
+    min_logp_rows = run_variants(
+        [{"token_min_logp": v} for v in args.ours_min_logp]
+        + ([{"recombine": False}, {"token_min_logp": None, "beam_prune_logp": None, "recombine": False}]
+           if args.exact_rows else []))
     python_rows = run_variants([{"python": True}] if args.python_rows else [])
     for r in python_rows:  # the reference must read exactly what the compiled core reads
         main_row = next(m for m in rows if (m.decoder, m.unit, m.beam) == ("asrkit", r.unit, r.beam))

@@ -77,12 +77,20 @@ def ctc_prefix_beam_search_reference(
     nbest: int = 1,
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
+    recombine: bool = False,
 ) -> list[list[Hypothesis]]:
     """The Python search. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
 
-    Returns, per utterance, its ``nbest`` best hypotheses, best first.
+    Returns, per utterance, its ``nbest`` best hypotheses, best first. ``recombine``: after each frame, drop
+    the prefixes another prefix of the utterance dominates (:mod:`decoders.recombination`).
     """
     scorers = scorers or []
+    key_fns = []
+    if recombine:
+        from decoders.recombination import check_recombinable, state_keys
+
+        check_recombinable(scorers)
+        key_fns = [state_keys(s.lm) for s in scorers]
     lp = log_probs.float().cpu()
     n_utt, n_frames, vocab = lp.shape
     lens = [n_frames] * n_utt if lengths is None else [int(x) for x in lengths]
@@ -174,27 +182,28 @@ def ctc_prefix_beam_search_reference(
                 floor = max(q.total() for q in nxt.values()) - beam_prune_logp
                 nxt = {k: q for k, q in nxt.items() if q.total() >= floor}
             beams[b] = nxt
-        if not scorers or not new_ext:
-            continue  # no prefix was added: every state row is still where it was
-        # Rebuild the scorers' state batches: kept prefixes keep their state, new ones advance a parent's.
-        kept_rows: list[int] = []
-        kept: list[_Prefix] = []
-        for b in range(n_utt):
-            for p in beams[b].values():
-                if p.row >= 0:
-                    kept_rows.append(p.row)
-                    kept.append(p)
-        grown = [(beams[b][y], row, c) for b, y, row, c in new_ext if y in beams[b] and beams[b][y].row < 0]
-        kept_t = torch.tensor(kept_rows, dtype=torch.long)
-        parents = torch.tensor([row for _, row, _ in grown], dtype=torch.long)
-        units = torch.tensor([c for _, _, c in grown], dtype=torch.long)
-        for k, s in enumerate(scorers):
-            part = s.lm.select_states(states[k], kept_t)
-            states[k] = s.lm.concat_states([part, s.lm.advance(states[k], parents, units)]) if grown else part
-        for i, p in enumerate(kept):
-            p.row = i
-        for i, (p, _, _) in enumerate(grown):
-            p.row = len(kept) + i
+        if scorers and new_ext:  # else no prefix was added: every state row is still where it was
+            # Rebuild the scorers' state batches: kept prefixes keep their state, new ones advance a parent's.
+            kept_rows: list[int] = []
+            kept: list[_Prefix] = []
+            for b in range(n_utt):
+                for p in beams[b].values():
+                    if p.row >= 0:
+                        kept_rows.append(p.row)
+                        kept.append(p)
+            grown = [(beams[b][y], row, c) for b, y, row, c in new_ext if y in beams[b] and beams[b][y].row < 0]
+            kept_t = torch.tensor(kept_rows, dtype=torch.long)
+            parents = torch.tensor([row for _, row, _ in grown], dtype=torch.long)
+            units = torch.tensor([c for _, _, c in grown], dtype=torch.long)
+            for k, s in enumerate(scorers):
+                part = s.lm.select_states(states[k], kept_t)
+                states[k] = s.lm.concat_states([part, s.lm.advance(states[k], parents, units)]) if grown else part
+            for i, p in enumerate(kept):
+                p.row = i
+            for i, (p, _, _) in enumerate(grown):
+                p.row = len(kept) + i
+        if recombine:
+            _recombine(beams, active, node_unit, scorers, states, key_fns)
 
     rows_all = [p.row for b in range(n_utt) for p in beams[b].values()]
     ends: list[list[float]] = []
@@ -225,6 +234,25 @@ def ctc_prefix_beam_search_reference(
 _native_state: dict = {}
 
 
+def _recombine(beams: list[dict[int, _Prefix]], active: list[int], node_unit: list[int], scorers: list,
+               states: list, key_fns: list) -> None:
+    """Drop dominated prefixes (same last unit and scorer states, worse in both p_b and p_nb)."""
+    from decoders.recombination import dominated
+
+    prefixes = [(b, y, p) for b in active for y, p in beams[b].items()]
+    rows = torch.tensor([p.row for _, _, p in prefixes], dtype=torch.long)
+    keys = [fn(s.lm.select_states(st, rows)) for s, st, fn in zip(scorers, states, key_fns)]
+    i = 0
+    for b in active:
+        entries = []
+        for y, p in beams[b].items():
+            entries.append(((node_unit[y], *(k[i] for k in keys)), p.p_b, p.p_nb, p.lm, p.total()))
+            i += 1
+        drop = dominated(entries)
+        if drop:
+            beams[b] = {y: p for j, (y, p) in enumerate(beams[b].items()) if j not in drop}
+
+
 def _native_search():
     """The compiled search function, or None (ASRKIT_NATIVE=0, or not built: warned once)."""
     if os.environ.get("ASRKIT_NATIVE", "1") == "0":
@@ -251,15 +279,18 @@ def ctc_prefix_beam_search_batch(
     nbest: int = 1,
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
+    recombine: bool = False,
 ) -> list[list[Hypothesis]]:
     """Decode a batch. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
 
     The one entry point of every CTC search: the compiled core when it is built (``ASRKIT_NATIVE=0``:
     the Python reference). Returns, per utterance, its ``nbest`` best hypotheses, best first.
+    ``recombine``: drop dominated prefixes after each frame (:mod:`decoders.recombination`; n-gram LMs,
+    bonuses and hotwords only).
     """
     search = _native_search() or ctc_prefix_beam_search_reference
     return search(log_probs, lengths, beam, scorers, prune_topk=prune_topk, blank_id=blank_id, nbest=nbest,
-                  token_min_logp=token_min_logp, beam_prune_logp=beam_prune_logp)
+                  token_min_logp=token_min_logp, beam_prune_logp=beam_prune_logp, recombine=recombine)
 
 
 def ctc_prefix_beam_search(
@@ -272,8 +303,9 @@ def ctc_prefix_beam_search(
     nbest: int = 1,
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
+    recombine: bool = False,
 ) -> list[Hypothesis]:
     """One utterance: log_probs (T, V). See :func:`ctc_prefix_beam_search_batch`."""
     return ctc_prefix_beam_search_batch(log_probs[None], None, beam, scorers, prune_topk=prune_topk,
                                         blank_id=blank_id, nbest=nbest, token_min_logp=token_min_logp,
-                                        beam_prune_logp=beam_prune_logp)[0]
+                                        beam_prune_logp=beam_prune_logp, recombine=recombine)[0]

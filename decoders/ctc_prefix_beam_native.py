@@ -96,9 +96,14 @@ def search_batch(
     nbest: int = 1,
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
+    recombine: bool = False,
 ) -> list[list[Hypothesis]]:
     """The compiled search; arguments and result as :func:`decoders.ctc_prefix_beam.ctc_prefix_beam_search_batch`."""
     scorers = scorers or []
+    if recombine:
+        from decoders.recombination import check_recombinable
+
+        check_recombinable(scorers)  # the same refusal as the reference's
     lp = log_probs.detach().to("cpu", torch.float32).contiguous()
     n_utt, n_frames, vocab = lp.shape
     lens = torch.full((n_utt,), n_frames) if lengths is None else torch.as_tensor(lengths, device="cpu")
@@ -108,7 +113,8 @@ def search_batch(
         if nat is not None and len(s.lm.vocab) < vocab:
             raise ValueError(f"{s.lm!r}: scores {len(s.lm.vocab)} units, the emissions have {vocab}")
     search = core.PrefixSearch(lp.numpy(), lens.numpy(), min(prune_topk or beam, vocab), beam, blank_id, nbest,
-                               token_min_logp, beam_prune_logp, natives, [float(s.weight) for s in scorers])
+                               token_min_logp, beam_prune_logp, recombine, natives,
+                               [float(s.weight) for s in scorers])
     callbacks = [s.lm for s, nat in zip(scorers, natives) if nat is None]
     if not callbacks:
         results = search.run()

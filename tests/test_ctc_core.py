@@ -16,6 +16,7 @@ import torch
 import decoders.ctc_prefix_beam as cpb
 from asrkit.tokenizer import train_tokenizer
 from decoders.bonus import UnitBonus, WordBonus
+from decoders.context_graph import ContextGraph
 from decoders.ctc_prefix_beam import ctc_prefix_beam_search_batch, ctc_prefix_beam_search_reference
 from decoders.density_ratio import density_ratio, lodr
 from decoders.ilme import ilme
@@ -101,6 +102,8 @@ def methods(w):
         "lodr": lodr(w["target"], 0.6, w["bigram"], 0.2),
         "ilme": ilme(w["target"], 0.5, w["prior"], 0.3),
         "transformer": [WeightedScorer(w["transformer"], 0.4, "nlm"), WeightedScorer(w["word"], 0.3, "word")],
+        "hotwords": shallow_fusion(w["word"], 0.5) + [WeightedScorer(
+            ContextGraph([tok.encode("cat sat"), tok.encode("light")], [2.0, 1.5], tok.pieces()), 1.0, "hotwords")],
     }
 
 
@@ -109,7 +112,10 @@ PRUNING = {
     "topk": {"prune_topk": 3},
     "min_logp": {"token_min_logp": -4.0},
     "both": {"token_min_logp": -5.0, "beam_prune_logp": 6.0},
+    "recombine": {"recombine": True},
+    "recombine_pruned": {"recombine": True, "token_min_logp": -5.0, "beam_prune_logp": 8.0},
 }
+CANNOT_RECOMBINE = {"ilme", "transformer"}  # a label prior and a neural LM: states without identity
 
 
 def assert_same(native, reference):
@@ -124,7 +130,7 @@ def assert_same(native, reference):
 
 
 @pytest.mark.parametrize("method", ["beam", "unit_bonus", "sf_token", "sf_word", "density_ratio", "lodr", "ilme",
-                                    "transformer"])
+                                    "transformer", "hotwords"])
 @pytest.mark.parametrize("pruning", list(PRUNING))
 def test_core_equals_reference(world, method, pruning):
     scorers = methods(world)[method]
@@ -132,6 +138,12 @@ def test_core_equals_reference(world, method, pruning):
     tok = world["tok"]
     kw = {"nbest": 4, **PRUNING[pruning]}
     beam = 6
+    if kw.get("recombine") and method in CANNOT_RECOMBINE:
+        lp, lengths = random_emissions(g, [5], tok.vocab_size)
+        for search in (ctc_prefix_beam_search_reference, ctc_prefix_beam_search_batch):
+            with pytest.raises(ValueError, match="cannot be compared"):
+                search(lp, lengths, beam, scorers, **kw)
+        return
     for lp, lengths in (random_emissions(g, [11, 7, 1], tok.vocab_size),
                         sentence_emissions(g, tok, [SENTS[0], SENTS[4], "the cat ate"])):
         want = ctc_prefix_beam_search_reference(lp, lengths, beam, scorers, **kw)
@@ -226,3 +238,22 @@ def test_every_method_of_the_engine_native_equals_python(world, monkeypatch, tmp
         monkeypatch.setenv("ASRKIT_NATIVE", "0")
         want = CTCDecoding(cfg, tok).hypotheses((lp, lengths))
         assert_same(got, want)
+
+
+def test_recombination_keeps_the_best_path(world):
+    """A dropped prefix never had a continuation better than its dominator's: with a wide beam the best
+    hypothesis is the same with and without recombination, and recombination did drop prefixes (the
+    n-best lists differ)."""
+    tok = world["tok"]
+    scorers = shallow_fusion(world["word"], 0.8) + [WeightedScorer(WordBonus(tok.pieces()), 1.0, "words")]
+    g = torch.Generator().manual_seed(11)
+    changed = 0
+    for _ in range(3):
+        lp, lengths = sentence_emissions(g, tok, ["the cat sat", "a rat ate"], noise=2.5)
+        plain = ctc_prefix_beam_search_batch(lp, lengths, 64, scorers, nbest=8, prune_topk=4)
+        merged = ctc_prefix_beam_search_batch(lp, lengths, 64, scorers, nbest=8, prune_topk=4, recombine=True)
+        for a, b in zip(plain, merged):
+            # (its score may be higher: slots the dropped prefixes held keep paths that merge into it)
+            assert a[0].units == b[0].units and b[0].score >= a[0].score - 1e-9
+            changed += [h.units for h in a] != [h.units for h in b]
+    assert changed > 0

@@ -54,7 +54,7 @@ std::vector<const double*> Pointers(const std::vector<DoubleArray>& arrays) {
 class Search {
  public:
   Search(FloatArray log_probs, LongArray lengths, int topk, int beam, int blank, int nbest,
-         std::optional<double> token_min_logp, std::optional<double> beam_prune_logp,
+         std::optional<double> token_min_logp, std::optional<double> beam_prune_logp, bool recombine,
          std::vector<std::shared_ptr<NativeScorer>> scorers, std::vector<double> weights)
       : log_probs_(std::move(log_probs)),
         lengths_(std::move(lengths)),
@@ -74,6 +74,7 @@ class Search {
     opts.token_min_logp = token_min_logp.value_or(0.0);
     opts.use_beam_prune_logp = beam_prune_logp.has_value();
     opts.beam_prune_logp = beam_prune_logp.value_or(0.0);
+    opts.recombine = recombine;
     std::vector<asrkit::Slot> slots;
     for (size_t i = 0; i < scorers_.size(); ++i) slots.push_back(asrkit::Slot{scorers_[i].get(), weights[i]});
     search_ = std::make_unique<asrkit::PrefixSearch>(log_probs_.data(), B, T, V, lengths_.data(), topk, opts,
@@ -158,10 +159,11 @@ PYBIND11_MODULE(_ctc_core, m) {
            py::arg("pending"), py::arg("bank"), py::arg("start"));
 
   py::class_<Search>(m, "PrefixSearch")
-      .def(py::init<FloatArray, LongArray, int, int, int, int, std::optional<double>, std::optional<double>,
+      .def(py::init<FloatArray, LongArray, int, int, int, int, std::optional<double>, std::optional<double>, bool,
                     std::vector<std::shared_ptr<NativeScorer>>, std::vector<double>>(),
            py::arg("log_probs"), py::arg("lengths"), py::arg("topk"), py::arg("beam"),
            py::arg("blank"), py::arg("nbest"), py::arg("token_min_logp"), py::arg("beam_prune_logp"),
+           py::arg("recombine"),
            py::arg("scorers"), py::arg("weights"))
       .def_property_readonly("frames", &Search::Frames)
       .def("query", &Search::Query, py::arg("t"))

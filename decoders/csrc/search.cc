@@ -59,6 +59,9 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
     native_of_slot_.push_back(s.native ? n_native_++ : -1);
     callback_of_slot_.push_back(s.native ? -1 : n_callbacks_++);
   }
+  if (opts_.recombine && n_callbacks_ > 0) {
+    throw std::invalid_argument("recombine: a callback scorer's states cannot be compared");
+  }
   // One root per utterance (node b), all native scorers in their start state, row b of the callbacks.
   std::vector<int32_t> start;
   for (const Slot& s : slots_) {
@@ -330,6 +333,69 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
     alive_pos_[e.node] = static_cast<int32_t>(out.size());
     out.push_back(e);
   }
+  if (opts_.recombine && out.size() > 1) Recombine(b);
+}
+
+bool PrefixSearch::SameFuture(int32_t a, int32_t c) const {
+  if (unit_[a] != unit_[c]) return false;
+  const size_t ia = static_cast<size_t>(a) * n_native_, ic = static_cast<size_t>(c) * n_native_;
+  for (int k = 0; k < n_native_; ++k) {
+    if (nstate_[ia + k] != nstate_[ic + k]) return false;
+  }
+  return true;
+}
+
+void PrefixSearch::Recombine(int b) {
+  std::vector<Entry>& beam = beams_[b];
+  const int n = static_cast<int>(beam.size());
+  // Group the prefixes by a hash of (last unit, native states); compare exactly within a group only.
+  keyed_.clear();
+  for (int i = 0; i < n; ++i) {
+    const int32_t node = beam[i].node;
+    uint64_t h = MixHash(static_cast<uint32_t>(unit_[node]));
+    for (int k = 0; k < n_native_; ++k) {
+      h = MixHash(h ^ static_cast<uint32_t>(nstate_[static_cast<size_t>(node) * n_native_ + k]));
+    }
+    keyed_.emplace_back(h, i);
+  }
+  std::sort(keyed_.begin(), keyed_.end());
+  drop_.assign(n, 0);
+  bool any = false;
+  for (int s = 0; s < n;) {
+    int e = s + 1;
+    while (e < n && keyed_[e].first == keyed_[s].first) ++e;
+    for (int x = s; x < e && e - s > 1; ++x) {
+      const int i = keyed_[x].second;
+      const Entry& a = beam[i];
+      for (int y = s; y < e; ++y) {
+        const int j = keyed_[y].second;
+        const Entry& c = beam[j];
+        // c has the same future and is at least as good both blank- and unit-ended: a can never overtake it.
+        if (j != i && SameFuture(a.node, c.node) && c.p_b + c.lm >= a.p_b + a.lm && c.p_nb + c.lm >= a.p_nb + a.lm &&
+            (c.total > a.total || (c.total == a.total && j < i))) {
+          drop_[i] = 1;
+          any = true;
+          break;
+        }
+      }
+    }
+    s = e;
+  }
+  if (!any) return;
+  const size_t n_sc = slots_.size();
+  std::vector<double>& pool = pools_[b];
+  int w = 0;
+  for (int i = 0; i < n; ++i) {
+    if (drop_[i]) continue;
+    Entry e = beam[i];
+    // Entries only move forward, so their pool slices can be compacted in place.
+    std::copy(pool.begin() + e.each, pool.begin() + e.each + n_sc, pool.begin() + static_cast<size_t>(w) * n_sc);
+    e.each = static_cast<int32_t>(static_cast<size_t>(w) * n_sc);
+    alive_pos_[e.node] = w;
+    beam[w++] = e;
+  }
+  beam.resize(w);
+  pool.resize(static_cast<size_t>(w) * n_sc);
 }
 
 bool PrefixSearch::Rebuild(std::vector<int64_t>* kept_rows, std::vector<int64_t>* parents,

@@ -30,6 +30,9 @@ struct SearchOptions {
   double token_min_logp = 0.0;  // only units with log p >= this (and not the blank) extend a prefix
   bool use_beam_prune_logp = false;
   double beam_prune_logp = 0.0;  // drop prefixes more than this below the frame's best
+  // After each frame drop a prefix that another one with the same last unit and native scorer states
+  // dominates in both p_b and p_nb (decoders/recombination.py). Only without callback scorers.
+  bool recombine = false;
 };
 
 struct Slot {
@@ -87,6 +90,8 @@ class PrefixSearch {
   int32_t Child(int32_t node, int32_t unit);
   void Candidates(int t);
   void ExpandUtterance(int b, int t, const std::vector<const double*>& cb_scores, int row_base, int width);
+  void Recombine(int b);
+  bool SameFuture(int32_t a, int32_t c) const;
 
   const float* log_probs_;
   int B_, T_, V_, K_;
@@ -116,6 +121,9 @@ class PrefixSearch {
   std::vector<int32_t> alive_;
   std::vector<NewExt> new_ext_;
   int frame_ = -1;
+
+  std::vector<std::pair<uint64_t, int32_t>> keyed_;  // Recombine: (hash of last unit + states, index)
+  std::vector<char> drop_;
 
   // Candidates of the current frame per utterance (filtered by token_min_logp).
   int cand_frame_ = -1;
