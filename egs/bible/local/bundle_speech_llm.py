@@ -160,7 +160,8 @@ def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_
     hours = _wall_hours(all_log)
     enc, ad, lo, o = cfg["encoder"], cfg["adapter"], tcfg["lora"], tcfg["optim"]
     tasks = ", ".join(f"`{t}`" for t in cfg.get("prompts", {}))
-    subset = "All utterances" if max_utts in ("", "all") else f"The first {max_utts} utterances"
+    subset = ("All utterances" if max_utts in ("", "all") else
+              f"A seeded random subset of {max_utts} utterances (`local/subset_manifest.py --seed 0`)")
     card = f"""# {out.name}
 
 A tiny **speech LLM** in the MooER style (frozen speech encoder -> 120 ms adapter -> Qwen2-architecture LLM

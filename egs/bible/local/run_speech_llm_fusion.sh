@@ -8,6 +8,8 @@
 # of every LM text; Titus alone has 46) and the 100 held-out fortunes. Resumable: finished steps are skipped.
 #   local/run_speech_llm_fusion.sh       (from egs/bible, after stages 0-5 of run.sh)
 #   tasks="asr_fortunes ast_bible" methods="beam shallow_fusion ilme" local/run_speech_llm_fusion.sh
+#   (sf_grid="lm_weight=..." and ctc_grid="ctc_weight=..." override those two grids; test_en=/test_es= other
+#    Bible test manifests under data/manifests, e.g. ../../exp/speech_llm_v2/dev/test_en_200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 asrkit=${asrkit:-../../.venv/bin/asrkit}
@@ -32,8 +34,8 @@ done
 
 # name: task : metric : dev set : test set : external LM stem
 declare -A specs=(
-  [asr_bible]=asr:wer:../../exp/speech_llm_v2/dev/heldout_dev_en:test_en:source
-  [ast_bible]=ast:bleu:../../exp/speech_llm_v2/dev/heldout_dev_es:test_es:source
+  [asr_bible]=asr:wer:../../exp/speech_llm_v2/dev/heldout_dev_en:${test_en:-test_en}:source
+  [ast_bible]=ast:bleu:../../exp/speech_llm_v2/dev/heldout_dev_es:${test_es:-test_es}:source
   [asr_fortunes]=asr:wer:fortunes_dev_en:fortunes_test_en:target
 )
 for name in $tasks; do
@@ -55,7 +57,7 @@ for name in $tasks; do
   # Protocol (as local/run_cross_domain.sh): shallow fusion searches (lambda, eos bias) -- the AR search's
   # length control; rescoring (lambda, insertion bonus); the subtracting methods keep shallow fusion's
   # eos bias and search (lambda, mu) with mu = 0 included, so on dev they can only match or beat it.
-  grids[shallow_fusion]="lm_weight=0.1,0.2,0.3,0.5 eos_bias=-0.2,-1"
+  grids[shallow_fusion]=${sf_grid:-"lm_weight=0.1,0.2,0.3,0.5 eos_bias=-0.2,-1"}
   grids[rescore]="lm_weight=0.1,0.3,0.5 word_bonus=0,1"
   sub_grid="lm_weight=0.2,0.3,0.5"
   grids[density_ratio]="$sub_grid source_weight=0,0.1,0.2"
@@ -65,7 +67,7 @@ for name in $tasks; do
   # CTC weight; each "METHOD+ctc" is METHOD with that CTC weight fixed, tuned like METHOD.
   if [ $task = asr ]; then
     args[beam+ctc]="--method beam $common"
-    grids[beam+ctc]="ctc_weight=0.3,0.5,0.8"
+    grids[beam+ctc]=${ctc_grid:-"ctc_weight=0.3,0.5,0.8"}
     for m in shallow_fusion density_ratio lodr ilme; do args[$m+ctc]=${args[$m]}; grids[$m+ctc]=${grids[$m]}; done
   fi
   best() { $python -c "import json;print(json.load(open('$d/tune_$1/best.json'))['$2'])"; }
