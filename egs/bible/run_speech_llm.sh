@@ -25,6 +25,8 @@ encoder_model=exp/ctc_small/model
 max_utts=      # evaluation subset (first N utterances of each test set); empty = all
 name=bible-en-speechllm-tiny
 export OMP_NUM_THREADS=1
+# Bounded oneDNN primitive cache and glibc arenas: without them training grew by hundreds of MB a minute.
+export ONEDNN_PRIMITIVE_CACHE_CAPACITY=64 DNNL_PRIMITIVE_CACHE_CAPACITY=64 MALLOC_ARENA_MAX=2
 
 while [ $# -gt 0 ]; do
   case "$1" in
