@@ -66,15 +66,12 @@ reported separately as setup. One warm-up utterance is decoded first.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import itertools
 import json
 import logging
 import math
 import os
 import platform
-import pstats
 import re
 import sys
 import time
@@ -214,6 +211,8 @@ class Decoder:
     weights: tuple[float, float] = (0.0, 0.0)
     # asrkit only: the same decoder with other pre-beam pruning, variant(prune_topk=..., token_min_logp=...)
     variant: Callable[..., Decoder] | None = None
+    # asrkit only: where the time of a decode call goes (see ours_decoder)
+    breakdown: Callable[[list[torch.Tensor]], dict[str, float]] | None = None
 
 
 def greedy_decoder(tokenizer: Tokenizer) -> Decoder:
@@ -276,8 +275,37 @@ def ours_decoder(lm: LanguageModel | None, tokenizer: Tokenizer, beam: int, unit
               "python": python, "extra": extra, "label": label, "recombine": recombine, **changes}
         return ours_decoder(lm, tokenizer, beam, unit, batch, setup_s, **kw)
 
+    def breakdown(lps: list[torch.Tensor]) -> dict[str, float]:
+        """Microseconds per utterance, best of 3 passes: the whole ``decode`` call; the compiled search alone
+        (one PrefixSearch + run on ready arrays); the same search without scorers. The scorers' share is
+        core - no scorers (approximately: without the LM other prefixes survive)."""
+        from decoders import _ctc_core as core
+        from decoders.ctc_prefix_beam_native import native_scorer
+
+        natives = [native_scorer(s.lm) for s in cfg["scorers"]]
+        if python or any(n is None for n in natives):
+            return {}
+        weights = [float(s.weight) for s in cfg["scorers"]]
+        ready = [(lp[None].contiguous().numpy(), torch.tensor([lp.size(0)]).numpy()) for lp in lps]
+
+        def per_utt(run: Callable[[], None]) -> float:
+            best = math.inf
+            for _ in range(3):
+                t = time.process_time()
+                run()
+                best = min(best, time.process_time() - t)
+            return best / len(lps) * 1e6
+
+        def search(nat: list, w: list[float]) -> None:
+            for x, n in ready:
+                core.PrefixSearch(x, n, min(prune_topk or beam, x.shape[-1]), beam, tokenizer.blank_id, 1,
+                                  token_min_logp, beam_prune_logp, recombine, nat, w).run()
+
+        return {"decode": per_utt(lambda: [decode(lp) for lp in lps]),
+                "core": per_utt(lambda: search(natives, weights)), "core_no_scorers": per_utt(lambda: search([], []))}
+
     return Decoder(name, unit, beam, lambda lp: lp, decode, set_weights, setup_s=setup_s,
-                   decode_batch=decode_batch if batch > 1 else None, variant=variant)
+                   decode_batch=decode_batch if batch > 1 else None, variant=variant, breakdown=breakdown)
 
 
 def _collapse(tokens: Sequence[int], blank: int) -> list[int]:
@@ -601,12 +629,13 @@ def speedup_table(rows: Sequence[Row], python_rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def overhead_table(rows: Sequence[Row]) -> str:
-    """Per beam: plain beam search, shallow fusion (token, word) and LODR, time relative to plain beam."""
+def overhead_table(rows: Sequence[Row], suffix: str = "") -> str:
+    """Per beam: plain beam search, shallow fusion (token, word) and LODR, time relative to plain beam; the
+    rows of the configuration whose decoder names end in ``suffix`` (e.g. " (no recombine)")."""
     lines = ["| method | beam | test WER % | utts/s | time / plain beam | target |", "|---|---|---|---|---|---|"]
     found = False
     for beam in sorted({r.beam for r in rows}):
-        plain = next((r for r in rows if r.decoder == "asrkit beam (no LM)" and r.beam == beam), None)
+        plain = next((r for r in rows if r.decoder == "asrkit beam (no LM)" + suffix and r.beam == beam), None)
         if plain is None:
             continue
         found = True
@@ -615,7 +644,7 @@ def overhead_table(rows: Sequence[Row]) -> str:
         for name, unit, label, target in (("asrkit", "token", "shallow fusion, token 4-gram", 1.3),
                                            ("asrkit", "word", "shallow fusion, word 3-gram", 1.3),
                                            ("asrkit LODR", "token", "LODR, token 4-gram - token 2-gram", 1.5)):
-            r = next((r for r in rows if (r.decoder, r.unit, r.beam) == (name, unit, beam)), None)
+            r = next((r for r in rows if (r.decoder, r.unit, r.beam) == (name + suffix, unit, beam)), None)
             if r is None:
                 continue
             ratio = plain.result.utts_per_s / r.result.utts_per_s
@@ -624,19 +653,21 @@ def overhead_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines) if found else ""
 
 
-def profile_decoder(dec: Decoder, utts: Sequence[Utterance], top: int = 25) -> str:
-    """cProfile of ``dec`` on ``utts``: the ``top`` functions by own time, as text."""
-    inputs = [dec.prepare(u.log_probs) for u in utts]
-    prof = cProfile.Profile()
-    prof.enable()
-    for x in inputs:
-        dec.decode(x)
-    prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(top)
-    text = buf.getvalue()
-    at = text.find("function calls")  # keep from the "N function calls in S seconds" line on
-    return text[text.rfind("\n", 0, at) + 1 :].strip() if at >= 0 else text.strip()
+def profile_table(decs: Sequence[Decoder], utts: Sequence[Utterance]) -> str:
+    """Where the time of asrkit's decode calls goes, per utterance (``Decoder.breakdown``)."""
+    lines = ["| decoder | LM unit | beam | decode call µs | compiled search µs | search without scorers µs "
+             "| scorers µs (difference) | Python around the search µs |", "|---|---|---|---|---|---|---|---|"]
+    lps = [u.log_probs for u in utts]
+    for dec in decs:
+        if dec.breakdown is None:
+            continue
+        log(f"profiling {dec.name} ({dec.unit}) beam {dec.beam} on {len(lps)} utterances")
+        t = dec.breakdown(lps)
+        if t:
+            lines.append(f"| {dec.name} | {dec.unit} | {dec.beam} | {t['decode']:.0f} | {t['core']:.0f} "
+                         f"| {t['core_no_scorers']:.0f} | {t['core'] - t['core_no_scorers']:.0f} "
+                         f"| {t['decode'] - t['core']:.0f} |")
+    return "\n".join(lines)
 
 
 def _glue_negative_lists(argv: list[str]) -> list[str]:
@@ -775,8 +806,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="extra round-robin timing passes over all configurations (rows keep the fastest)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="emission cache folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report")
-    parser.add_argument("--profile", type=int, default=20,
-                        help="cProfile asrkit's decoders on this many test utterances (0: no profile)")
+    parser.add_argument("--profile", type=int, default=200,
+                        help="time the parts of asrkit's decode calls on this many test utterances (0: no profile)")
     args = parser.parse_args(_glue_negative_lists(list(sys.argv[1:] if argv is None else argv)))
     unknown = set(args.decoders) - set(DECODERS)
     if unknown:
@@ -830,11 +861,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{res.utts_per_s:.1f} utts/s (best of {len(res.pass_cpu)} passes: cpu {res.cpu_s:.2f} s; "
             f"wall {res.wall_s:.1f} s in all); {time.perf_counter() - t0:.0f} s with tuning")
 
-    def run_variants(options: Sequence[dict]) -> list[Row]:
-        """asrkit's decoders again with other pre-beam pruning, at the weights tuned without it."""
+    def run_variants(options: Sequence[dict], names: Sequence[str] = ("asrkit",)) -> list[Row]:
+        """asrkit's decoders (those named ``names``) again with other pruning, at the weights tuned without it."""
         out: list[Row] = []
         for dec in decs:
-            if dec.name != "asrkit" or dec.variant is None:
+            if dec.name not in names or dec.variant is None:
                 continue
             for opts in options:
                 if opts.get("prune_topk") is not None and opts["prune_topk"] >= dec.beam:
@@ -849,10 +880,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return out
 
     sweep_rows = run_variants([{"prune_topk": k} for k in args.topk_sweep])
-    min_logp_rows = run_variants(
-        [{"token_min_logp": v} for v in args.ours_min_logp]
-        + ([{"recombine": False}, {"token_min_logp": None, "beam_prune_logp": None, "recombine": False}]
-           if args.exact_rows else []))
+    min_logp_rows = run_variants([{"token_min_logp": v} for v in args.ours_min_logp])
+    if args.exact_rows:
+        min_logp_rows += run_variants([{"recombine": False}], ("asrkit", "asrkit LODR", "asrkit beam (no LM)"))
+        min_logp_rows += run_variants([{"token_min_logp": None, "beam_prune_logp": None, "recombine": False}])
     python_rows = run_variants([{"python": True}] if args.python_rows else [])
     for r in python_rows:  # the reference must read exactly what the compiled core reads
         main_row = next(m for m in rows if (m.decoder, m.unit, m.beam) == ("asrkit", r.unit, r.beam))
@@ -895,15 +926,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if python_table:
         print(python_table)
     overhead = overhead_table(rows)
-    if overhead:
-        print(overhead)
+    overhead_plain = overhead_table(min_logp_rows, " (no recombine)")
+    for table_text in (overhead, overhead_plain):
+        if table_text:
+            print(table_text)
 
-    profiles = []
+    profile = ""
     if args.profile > 0:
-        for dec in decs:
-            if dec.name == "asrkit":
-                log(f"profiling {dec.name} ({dec.unit}) beam {dec.beam} on {args.profile} utterances")
-                profiles.append((dec, profile_decoder(dec, test[: args.profile])))
+        profile = profile_table([d for d in decs if d.name in ("asrkit", "asrkit LODR")], test[: args.profile])
+        print(profile)
 
     audio = sum(u.duration for u in test)
     cpu = platform.processor() or platform.machine()
@@ -950,10 +981,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
         ] if sweep_table else []),
         *([
-            "## asrkit with pyctcdecode's pre-beam rule (token_min_logp; prune_topk = beam; weights tuned without it)",
+            "## asrkit with other pruning (weights tuned for the main rows)",
             "",
-            "Only pieces among the `beam` best of a frame with log p >= token_min_logp extend a prefix; a frame "
-            "where none passes makes no LM call. Ratios are against the peers timed in this run, at the same beam.",
+            "The main rows use token_min_logp -5 (of the `beam` best pieces of a frame only those with log p >= "
+            "-5 extend a prefix; a frame where none passes makes no LM call), beam_prune_logp 10 and "
+            "recombination; each row here leaves out what its name says. Ratios are against the peers timed in "
+            "this run, at the same beam.",
             "",
             min_logp_table,
             "",
@@ -967,6 +1000,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             overhead,
             "",
+            *([
+                "Without recombination (the prefix search of decoders/ctc_prefix_beam.py as the issue defines "
+                "it): with no LM, recombination merges every pair of prefixes with the same last piece, so it "
+                "makes plain beam search itself several times cheaper and the ratios above larger.",
+                "",
+                overhead_plain,
+                "",
+            ] if overhead_plain else []),
         ] if overhead else []),
         *([
             "## Compiled core vs the Python reference search (same weights, same hypotheses)",
@@ -988,10 +1029,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         mark = " **" if (g["lambda"], g["beta"]) == best_of.get((g["decoder"], g["unit"], g["beam"])) else ""
         md.append(f"| {g['decoder']} | {g['unit']} | {g['beam']} | {g['lambda']:g} | {g['beta']:g} "
                   f"| {g['dev_wer']:.2f}{mark} |")
-    if profiles:
-        md += ["", "## Profile of asrkit's search (cProfile, sorted by own time)", ""]
-        for dec, text in profiles:
-            md += [f"### {dec.unit} LM, beam {dec.beam}, {args.profile} utterances", "", "```", text, "```", ""]
+    if profile:
+        md += ["", f"## Where asrkit's time goes (per utterance, {min(args.profile, len(test))} test utterances)", "",
+               "A decode call = Python around the search (tensor to array, scorer lookup, hypotheses, text) + the "
+               "compiled search; the search = its own work (pre-beam top-k, prefix expansion, sorting) + the "
+               "scorers (n-gram lookups, cached per (state, unit)). CPU time, best of 3 passes.", "", profile, ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(md) + "\n", encoding="utf-8")
     sections = [("main", rows), ("topk", sweep_rows), ("min_logp", min_logp_rows), ("python", python_rows),
