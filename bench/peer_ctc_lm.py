@@ -936,6 +936,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile = profile_table([d for d in decs if d.name in ("asrkit", "asrkit LODR")], test[: args.profile])
         print(profile)
 
+    def grid_values(field: str, unit: str | None, given: list[float]) -> list[float]:
+        """The grid the weights were tuned on: this run's, or the reused report's."""
+        if reuse is None:
+            return given
+        return sorted({float(g[field]) for g in reuse.grid if (unit is None or g["unit"] == unit)
+                       and g["decoder"] == "asrkit"}) or given
+
     audio = sum(u.duration for u in test)
     cpu = platform.processor() or platform.machine()
     try:
@@ -954,8 +961,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- one CPU thread ({cpu}); utts/s from the process CPU time of the decode calls, fastest of "
         f"{1 + args.timing_rounds}+ passes (round-robin over decoders; a pass repeats until {args.min_seconds:g} "
         "CPU s); x real time = audio s / CPU s",
-        f"- grid: lambda in {args.lm_weights}; beta per piece in {args.token_bonuses} (token LM), per word in "
-        f"{args.word_bonuses} (word LM); flashlight lexicon-free has no per-token bonus (beta = 0)",
+        f"- grid: lambda in {grid_values('lambda', None, args.lm_weights)}; beta per piece in "
+        f"{grid_values('beta', 'token', args.token_bonuses)} (token LM), per word in "
+        f"{grid_values('beta', 'word', args.word_bonuses)} (word LM); flashlight lexicon-free has no per-token "
+        "bonus (beta = 0)",
         "- weight mapping: asrkit lambda = pyctcdecode alpha = flashlight lm_weight / ln(10); beta = pyctcdecode "
         "beta = flashlight word_score (see the script's docstring)",
         "- versions: " + ", ".join(_versions()),
