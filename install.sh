@@ -13,9 +13,10 @@ VENV=$ROOT/.venv
 
 log() { echo "[install] $*"; }
 
-# 1. Debian packages: espeak-ng/sox for the data recipe, Boost for lmplz, SWORD Bibles and fortunes as text.
+# 1. Debian packages: espeak-ng/sox for the data recipe, Boost for lmplz, g++/python3-dev for the compiled
+# modules (kenlm, asrkit's CTC search core), SWORD Bibles and fortunes as text.
 APT_PKGS="espeak-ng sox libsox-fmt-all libboost-program-options-dev libboost-system-dev libboost-thread-dev
-libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev cmake g++ make sword-text-web sword-text-sparv
+libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev cmake g++ make python3-dev sword-text-web sword-text-sparv
 libsword-utils fortunes fortunes-zh"
 # --dev: headless Chromium and its WebDriver for the browser test of `asrkit serve`'s page (tests/test_browser.py).
 [ $DEV -eq 1 ] && APT_PKGS="$APT_PKGS chromium chromium-driver"
