@@ -1,6 +1,9 @@
 import json
+import math
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 torch.set_num_threads(1)
 
 from asrkit.encoder import SANMConfig  # noqa: E402
+from asrkit.tokenizer import train_tokenizer  # noqa: E402
 from asrkit.train.config import OptimConfig, TrainConfig  # noqa: E402
 from asrkit.train.trainer import Trainer  # noqa: E402
 
@@ -168,3 +172,111 @@ def trained_tlg(trained, tmp_path_factory):
     _, graphs, _ = build_word_lm_and_tlg(tmp_path_factory.mktemp("tlg_trained"), model / "tokenizer.model",
                                          SENTENCES * 5)
     return model, graphs["standard"]
+
+
+# ---- hand-built CTC emissions and a tiny cat/rat world of LMs (test_decoding_methods.py, test_decoding_engine.py) ----
+SENTS = ["the cat sat on the mat", "the rat ate the cheese", "a cat sat on a mat", "the dog sat on the rug"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A BPE tokenizer over SENTS and KenLMs over it: a target domain where cats and rats are equally likely,
+    a source domain (the AM's training text) of rats, and a word LM of cats."""
+    from lm.ngram.build import build_ngram
+    from lm.ngram.kenlm_lm import KenLM
+
+    d = tmp_path_factory.mktemp("methods")
+    tok = train_tokenizer(SENTS * 20, d / "sp.model", vocab_size=40)
+    # The word "cat" vs "rat" must differ in exactly one piece for the ambiguity below.
+    cat, rat = tok.encode("the cat sat on the mat"), tok.encode("the rat sat on the mat")
+    assert len(cat) == len(rat) and sum(a != b for a, b in zip(cat, rat)) == 1
+
+    def lm(name, lines, unit, order=3):
+        (d / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        build_ngram([d / f"{name}.txt"], order, unit, d / f"{name}.arpa", tokenizer=tok if unit == "token" else None,
+                    memory="64M")
+        return KenLM.load(d / f"{name}.arpa", tokenizer=tok)
+
+    # Target domain: cats and rats equally likely. Source domain (the AM's training text): rats everywhere.
+    target = ["the cat sat on the mat", "the rat sat on the mat"] * 10 + ["the dog sat on the rug"]
+    source = ["the rat sat on the mat"] * 30 + ["the cat sat on the mat"] + SENTS
+    return {
+        "dir": d, "tok": tok, "cat": cat, "rat": rat,
+        "target_tok": lm("target_tok", target, "token"), "source_tok": lm("source_tok", source, "token"),
+        "source_bigram": lm("source_bi", source, "token", order=2),
+        "cat_word": lm("cat_word", ["the cat sat on the mat"] * 10 + SENTS, "word"),
+    }
+
+
+def lean_emissions(tok, units, k, lean_to, margin=0.02):
+    """Peaky CTC frames for ``units`` with a blank after each unit; at unit k a near coin flip that leans to
+    ``lean_to`` by ``margin``."""
+    v = tok.vocab_size
+    frames = []
+    for i, u in enumerate(units):
+        row = torch.full((v,), -20.0)
+        if i == k:
+            row[lean_to] = math.log(0.5) + margin
+            row[u] = math.log(0.5) - margin
+        else:
+            row[u] = 0.0
+        frames += [row, torch.full((v,), -20.0).index_fill(0, torch.tensor([0]), 0.0)]
+    return torch.log_softmax(torch.stack(frames), dim=-1)
+
+
+def ambiguous(world):
+    """Truth: "the cat ..."; the acoustics lean slightly to "rat" (as an AM trained on rats would)."""
+    cat, rat = world["cat"], world["rat"]
+    k = next(i for i, (a, b) in enumerate(zip(cat, rat)) if a != b)
+    return lean_emissions(world["tok"], cat, k, rat[k]), cat, rat
+
+
+# ---- CTC frames from per-position piece probabilities (test_tlg.py, test_zh_lm.py) ----
+def frame_emissions(tok, positions: list[dict[int, float]], noise: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """(T, V) log-probs: for each position a frame with the given piece probabilities, then a blank frame.
+    The rest of each frame's mass is spread evenly; ``noise`` perturbs the logits (seeded)."""
+    v = tok.vocab_size
+    frames = []
+    for pos in positions:
+        for dist in (pos, {0: 0.9}):
+            p = torch.full((v,), (1.0 - sum(dist.values())) / (v - len(dist)))
+            for k, q in dist.items():
+                p[k] = q
+            frames.append(p.log())
+    lp = torch.stack(frames)
+    if noise:
+        lp = lp + noise * torch.randn(lp.shape, generator=torch.Generator().manual_seed(seed))
+    return torch.log_softmax(lp, dim=-1)
+
+
+def spell(tok, text: str, p: float = 0.9) -> list[dict[int, float]]:
+    return [{k: p} for k in tok.encode(text)]
+
+
+# ---- subtitles and processes (test_subtitles.py, test_cli_long_form.py, test_ddp.py, test_cli_methods.py) ----
+VTT_TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
+
+
+def subtitle_seconds(m, i):
+    h, mi, s, ms = (int(m.group(i + k)) for k in range(4))
+    assert mi < 60 and s < 60
+    return h * 3600 + mi * 60 + s + ms / 1000
+
+
+def parse_vtt(text):
+    assert text.startswith("WEBVTT\n\n") and text.endswith("\n\n")
+    out = []
+    for block in text[len("WEBVTT\n\n"):-2].split("\n\n"):
+        lines = block.split("\n")
+        m = re.fullmatch(VTT_TIME + " --> " + VTT_TIME, lines[0])
+        assert m, lines[0]
+        assert len(lines) >= 2 and all(line.strip() and "-->" not in line for line in lines[1:])
+        out.append((subtitle_seconds(m, 1), subtitle_seconds(m, 5), " ".join(lines[1:])))
+    return out
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for torchrun rendezvous and test servers)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -28,6 +27,7 @@ from asrkit.frontend import load_audio
 from asrkit.inference.streaming import StreamingRecognizer
 from asrkit.metrics.wer import error_rate
 from asrkit.server.app import ServerThread
+from tests.conftest import free_port
 
 torch.set_num_threads(1)
 SAMPLE = "asrkit/samples/en-Mark.15.41.flac"
@@ -35,12 +35,6 @@ CHROME = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.
 DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROME and DRIVER), reason="headless browser test: chromium and chromedriver "
                                 "not installed (bash install.sh --dev installs Debian's chromium chromium-driver)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(base: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -58,7 +52,7 @@ def test_page_shows_the_final_text_of_the_fake_microphone(tmp_path):
     s = rec.stream()
     s.accept_waveform(wave)
     expected = s.finish()
-    port = _free_port()
+    port = free_port()
     driver = subprocess.Popen([DRIVER, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     session = None

@@ -13,7 +13,7 @@ from asrkit.inference import Recognizer
 from asrkit.longform.records import transcript_record
 from asrkit.longform.transcriber import Segment, Transcript
 from asrkit.metrics import wer
-from tests.test_subtitles import parse_vtt
+from tests.conftest import parse_vtt
 
 
 @pytest.fixture(scope="module")

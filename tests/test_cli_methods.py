@@ -9,7 +9,7 @@ import pytest
 
 from asrkit.cli.main import main
 from lm.ngram.build import build_ngram
-from tests.test_ddp import _free_port
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
@@ -33,29 +33,36 @@ def wer(capsys, ref, hyp) -> float:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])["value"]
 
 
-def test_every_method_runs_and_lms_help(setup, tmp_path, capsys):
+def test_every_method_runs_and_lms_help(setup, trained_tlg, tmp_path, capsys):
+    from asrkit.inference.methods import METHODS
+
     folder, model, d = setup
     manifest = folder / "m.jsonl"
     assert main(["lm", "prior", "-m", str(model), "-i", str(manifest), "-o", str(tmp_path / "prior.json")]) == 0
     runs = {
         "greedy": [],
+        "beam": ["--beam", "8"],
+        "shallow_fusion": ["--lm", str(d / "tok3.arpa"), "--lm-weight", "0.6"],
         "rescore": ["--lm", str(d / "word3.arpa"), "--lm-weight", "0.5", "--nbest", "8"],
         "density_ratio": ["--lm", str(d / "tok3.arpa"), "--source-lm", str(d / "tok3.arpa"),
                           "--lm-weight", "0.6", "--source-weight", "0.1"],
         "lodr": ["--lm", str(d / "word3.arpa"), "--source-lm", str(d / "tok2.arpa"), "--source-weight", "0.1"],
         "ilme": ["--lm", str(d / "tok3.arpa"), "--ilm", str(tmp_path / "prior.json"), "--ilm-weight", "0.1"],
+        "tlg": ["--graph", str(trained_tlg[1])],
     }
+    assert set(runs) == set(METHODS)  # every registered method, from the command line
     scores = {}
     for method, extra in runs.items():
         out = tmp_path / f"{method}.jsonl"
         assert main(["decode", "-q", "-m", str(model), "-i", str(manifest), "-o", str(out), "--method", method,
                      *extra]) == 0, capsys.readouterr().err
         scores[method] = wer(capsys, manifest, out)
-    print(scores)
-    # Every LM here was trained on the test sentences, so each method must beat greedy decoding.
+    # Every LM here was trained on the test sentences, so each LM method must beat greedy decoding and the
+    # LM-free beam search; the beam search alone must not be worse than greedy.
+    assert scores["beam"] <= scores["greedy"], scores
     for method in runs:
-        if method != "greedy":
-            assert scores[method] < scores["greedy"], (method, scores)
+        if method not in ("greedy", "beam"):
+            assert scores[method] < min(scores["greedy"], scores["beam"]), (method, scores)
 
 
 def test_method_errors_are_one_line(setup, tmp_path, capsys):
@@ -104,7 +111,7 @@ def test_torchrun_decode_splits_and_merges_in_input_order(setup, tmp_path):
     torchrun = Path(sys.executable).parent / "torchrun"
     out = tmp_path / "hyp.jsonl"
     res = subprocess.run(
-        [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+        [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
          "-m", "asrkit.cli.main", "decode", "-q", "-m", str(model), "-i", str(manifest), "-o", str(out)],
         capture_output=True, text=True, timeout=300,
     )

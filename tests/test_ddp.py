@@ -1,16 +1,11 @@
 """Training under torchrun with two CPU processes (DDP over gloo) produces a model folder."""
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 def test_torchrun_two_processes(trained, tmp_path):
@@ -21,7 +16,7 @@ def test_torchrun_two_processes(trained, tmp_path):
     conf.write_text(json.dumps(cfg))
     torchrun = Path(sys.executable).parent / "torchrun"
     res = subprocess.run(
-        [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+        [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
          "-m", "asrkit.cli.main", "train", "--config", str(conf), "--train", str(folder / "m.jsonl"),
          "--exp", str(tmp_path / "exp"), "--nj", "1"],
         capture_output=True, text=True, timeout=300,

@@ -16,7 +16,7 @@ from asrkit.inference.methods import METHODS, REGISTRY
 from asrkit.tokenizer import train_tokenizer
 from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig
 from lm.ngram.build import build_ngram
-from tests.test_decoding_methods import SENTS, ambiguous, world  # noqa: F401  (module fixture)
+from tests.conftest import SENTS, ambiguous
 
 torch.set_num_threads(1)
 
@@ -37,7 +37,7 @@ def decode(cfg: DecodeConfig, tok, lp: torch.Tensor) -> str:
 
 
 @pytest.fixture(scope="module")
-def word_lms(world):  # noqa: F811
+def word_lms(world):
     d = world["dir"]
     (d / "cat_only.txt").write_text("\n".join(["the cat sat on the mat"] * 10 + ["the dog sat on the rug"] * 5) + "\n")
     build_ngram([d / "cat_only.txt"], 3, "word", d / "cat_only.arpa", memory="64M")
@@ -67,7 +67,7 @@ def test_every_method_is_declared_once_with_what_it_needs():
 
 
 # ---- bonuses are scorers ---------------------------------------------------------------------
-def test_bonuses_are_scorers_with_counts_in_the_hypotheses(world):  # noqa: F811
+def test_bonuses_are_scorers_with_counts_in_the_hypotheses(world):
     tok = world["tok"]
     g = torch.Generator().manual_seed(3)
     logits = torch.randn(3, 16, tok.vocab_size, generator=g) * 3
@@ -86,7 +86,7 @@ def test_bonuses_are_scorers_with_counts_in_the_hypotheses(world):  # noqa: F811
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_tuned_bonus_means_the_same_in_every_method(world, word_lms, seed):  # noqa: F811
+def test_a_tuned_bonus_means_the_same_in_every_method(world, word_lms, seed):
     """With the LM weights at 0 every beam method is the same search: the bonuses alone decide."""
     tok = world["tok"]
     g = torch.Generator().manual_seed(seed)
@@ -100,7 +100,7 @@ def test_a_tuned_bonus_means_the_same_in_every_method(world, word_lms, seed):  #
     assert len({tuple(v) for v in runs.values()}) == 1, runs
 
 
-def test_rescoring_keeps_the_first_pass_bonus(world, word_lms):  # noqa: F811
+def test_rescoring_keeps_the_first_pass_bonus(world, word_lms):
     """A unit worth an insertion bonus of 1: beam search keeps it, so must rescore with a zero LM weight (the old
     code set the first pass's bonus to 0 and added the bonus per word, which this unit does not change)."""
     tok = world["tok"]
@@ -118,7 +118,7 @@ def test_rescoring_keeps_the_first_pass_bonus(world, word_lms):  # noqa: F811
 
 
 # ---- drift between the two old dispatches ----------------------------------------------------
-def test_source_lm_gets_the_oov_penalty_too(world, word_lms):  # noqa: F811
+def test_source_lm_gets_the_oov_penalty_too(world, word_lms):
     """Target = source = one word LM without "rat", weights equal: density ratio must cancel exactly and leave
     the acoustic choice ("rat"). The old CTC code gave the source LM the default OOV penalty (-10) while the
     target got --oov-penalty -50, so a net -40 on "rat" flipped the answer."""
@@ -131,7 +131,7 @@ def test_source_lm_gets_the_oov_penalty_too(world, word_lms):  # noqa: F811
     assert decode(cfg, tok, lp) == acoustic
 
 
-def test_token_lms_must_have_the_models_units(world, tmp_path):  # noqa: F811
+def test_token_lms_must_have_the_models_units(world, tmp_path):
     """One rule for every head and LM kind: the LM's first V unit strings are the model's. The old CTC check only
     compared counts (!=), so an LM over another tokenizer of the same size was used with the wrong units."""
     tok = world["tok"]

@@ -6,9 +6,12 @@ import math
 import pytest
 import torch
 
-from asrkit.tokenizer import train_tokenizer
 from decoders.ar_beam import ar_beam_search
-from decoders.ctc_prefix_beam import ctc_prefix_beam_search, ctc_prefix_beam_search_batch
+from decoders.ctc_prefix_beam import (
+    ctc_prefix_beam_search,
+    ctc_prefix_beam_search_batch,
+    ctc_prefix_beam_search_reference,
+)
 from decoders.density_ratio import density_ratio, lodr
 from decoders.ilme import estimate_ctc_label_prior, ilme
 from decoders.rescoring import rescore_nbest
@@ -17,59 +20,9 @@ from lm.ngram.build import build_ngram
 from lm.ngram.kenlm_lm import KenLM
 from lm.ngram.word_fusion import TokenizedWordLM
 from lm.unigram import UnigramLM
+from tests.conftest import SENTS, ambiguous, lean_emissions
 
 torch.set_num_threads(1)
-SENTS = ["the cat sat on the mat", "the rat ate the cheese", "a cat sat on a mat", "the dog sat on the rug"]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    d = tmp_path_factory.mktemp("methods")
-    tok = train_tokenizer(SENTS * 20, d / "sp.model", vocab_size=40)
-    # The word "cat" vs "rat" must differ in exactly one piece for the ambiguity below.
-    cat, rat = tok.encode("the cat sat on the mat"), tok.encode("the rat sat on the mat")
-    assert len(cat) == len(rat) and sum(a != b for a, b in zip(cat, rat)) == 1
-
-    def lm(name, lines, unit, order=3):
-        (d / f"{name}.txt").write_text("\n".join(lines) + "\n")
-        build_ngram([d / f"{name}.txt"], order, unit, d / f"{name}.arpa", tokenizer=tok if unit == "token" else None,
-                    memory="64M")
-        return KenLM.load(d / f"{name}.arpa", tokenizer=tok)
-
-    # Target domain: cats and rats equally likely. Source domain (the AM's training text): rats everywhere.
-    target = ["the cat sat on the mat", "the rat sat on the mat"] * 10 + ["the dog sat on the rug"]
-    source = ["the rat sat on the mat"] * 30 + ["the cat sat on the mat"] + SENTS
-    return {
-        "dir": d, "tok": tok, "cat": cat, "rat": rat,
-        "target_tok": lm("target_tok", target, "token"), "source_tok": lm("source_tok", source, "token"),
-        "source_bigram": lm("source_bi", source, "token", order=2),
-        "cat_word": lm("cat_word", ["the cat sat on the mat"] * 10 + SENTS, "word"),
-    }
-
-
-def emissions(tok, units, k, lean_to, margin=0.02):
-    """Peaky CTC frames for ``units`` with a blank after each unit; at unit k a near coin flip that leans to
-    ``lean_to`` by ``margin``."""
-    v = tok.vocab_size
-    frames = []
-    for i, u in enumerate(units):
-        row = torch.full((v,), -20.0)
-        if i == k:
-            row[lean_to] = math.log(0.5) + margin
-            row[u] = math.log(0.5) - margin
-        else:
-            row[u] = 0.0
-        frames += [row, torch.full((v,), -20.0).index_fill(0, torch.tensor([0]), 0.0)]
-    return torch.log_softmax(torch.stack(frames), dim=-1)
-
-
-def ambiguous(world):
-    """Truth: "the cat ..."; the acoustics lean slightly to "rat" (as an AM trained on rats would)."""
-    cat, rat = world["cat"], world["rat"]
-    k = next(i for i, (a, b) in enumerate(zip(cat, rat)) if a != b)
-    return emissions(world["tok"], cat, k, rat[k]), cat, rat
-
-
 def best(lp, scorers, **kw):
     return list(ctc_prefix_beam_search(lp, beam=8, scorers=scorers, **kw)[0].units)
 
@@ -118,16 +71,23 @@ def test_word_level_fusion_scores_whole_words(world):
 
 
 def test_word_level_oov_spelling_is_penalised_early(world):
-    word_lm = TokenizedWordLM(world["cat_word"], world["tok"], oov_penalty=-10.0)
+    # A word LM that knows only "the cat sat on the mat": the tokenizer's pieces for dog, rat, cheese, ... start
+    # no word it knows.
+    d = world["dir"]
+    (d / "cat_only.txt").write_text("the cat sat on the mat\n" * 10)
+    build_ngram([d / "cat_only.txt"], 3, "word", d / "cat_only.arpa", memory="64M")
+    cat_only = KenLM.load(d / "cat_only.arpa")
+    word_lm = TokenizedWordLM(cat_only, world["tok"], oov_penalty=-10.0)
     tok = world["tok"]
     state = word_lm.init_state(1)
     pieces = tok.pieces()
     # A piece that starts a word no LM word starts with gets the OOV penalty at once.
     bad = [i for i, p in enumerate(pieces) if p.startswith("\u2581") and not any(
-        w.startswith(p[1:]) for w in world["cat_word"].vocab if w != "<unk>")]
+        w.startswith(p[1:]) for w in cat_only.vocab if w != "<unk>")]
+    assert bad, "the test tokenizer must have a piece that starts no LM word"
     good = tok.encode("the")[0]
-    scores = word_lm.score(state, torch.tensor([[good] + bad[:1]]))[0]
-    assert float(scores[0]) == 0.0 and (not bad or float(scores[1]) == -10.0)
+    scores = word_lm.score(state, torch.tensor([[good] + bad]))[0]
+    assert float(scores[0]) == 0.0 and all(float(x) == -10.0 for x in scores[1:])
 
 
 def test_density_ratio_and_lodr_undo_the_source_prior(world):
@@ -150,7 +110,7 @@ def test_ilme_with_a_ctc_label_prior(world):
     lp, cat, rat = ambiguous(world)
     tok = world["tok"]
     # The AM's own outputs on "training audio" where rats are frequent give a prior that favours rat's piece.
-    train_lps = [emissions(tok, world["rat"], 0, world["rat"][0], 0.0)] * 5 + [lp]
+    train_lps = [lean_emissions(tok, world["rat"], 0, world["rat"][0], 0.0)] * 5 + [lp]
     prior = estimate_ctc_label_prior(train_lps, tok.pieces())
     k = next(i for i, (a, b) in enumerate(zip(cat, rat)) if a != b)
     assert float(prior.logprobs[rat[k]]) > float(prior.logprobs[cat[k]])
@@ -221,3 +181,49 @@ def test_ar_beam_search_parity_covers_early_eos(qwen):
     # The parity cases above must include a hypothesis that ends with eos before max_new_tokens.
     hyp = ar_beam_search(qwen, 1, qwen.eos_id, beam=2, max_new_tokens=12, length_penalty=0.5, eos_bias=1.5)[0][0]
     assert len(hyp.units) < 12
+
+
+@pytest.fixture(scope="module")
+def neural_lms(world):
+    """A random Transformer LM and a random Hugging Face causal LM (Qwen2 with the world's sentencepiece model),
+    both over the world's units."""
+    import shutil
+
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from lm.causal.hf_causal_lm import HFCausalLM
+    from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig
+
+    tok = world["tok"]
+    torch.manual_seed(0)
+    cfg = TransformerLMConfig(vocab_size=tok.vocab_size, d_model=32, n_heads=4, n_layers=2, d_ff=64, dropout=0.0,
+                              max_len=64)
+    transformer = TransformerLM(cfg, tok).eval()
+    v = tok.vocab_size
+    qcfg = Qwen2Config(vocab_size=v + 8, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, bos_token_id=v, eos_token_id=v + 1,
+                       pad_token_id=v + 2, tie_word_embeddings=False)
+    folder = world["dir"] / "qwen"
+    Qwen2ForCausalLM(qcfg).save_pretrained(folder)
+    shutil.copy(tok.path, folder / "tokenizer.model")
+    return {"transformer": transformer, "hf": HFCausalLM.from_pretrained(folder)}
+
+
+@pytest.mark.parametrize("kind", ["transformer", "hf"])
+def test_neural_lm_inside_the_prefix_search(world, neural_lms, kind):
+    """A neural LM as a prefix-search scorer: its summed score is its own log-probability of the sentence (state
+    kept per prefix through the CTC merges), and it decides the near coin flip as log p_AM + lambda log p_LM says."""
+    lm = neural_lms[kind]
+    lp, cat, rat = ambiguous(world)
+    lp_cat, lp_rat = lm.score_sentences([cat, rat]).tolist()
+    am_gap = 0.04  # the acoustics favour rat by 2 * margin nats
+    answers = {}
+    for w in (1.0, -1.0):
+        # The compiled core (the LM called back per frame) and the Python reference search.
+        for hyp in (ctc_prefix_beam_search(lp, beam=8, scorers=shallow_fusion(lm, w))[0],
+                    ctc_prefix_beam_search_reference(lp[None], None, 8, shallow_fusion(lm, w))[0][0]):
+            want = cat if w * (lp_cat - lp_rat) > am_gap else rat
+            assert list(hyp.units) == want, (w, lp_cat, lp_rat)
+            assert math.isclose(hyp.lm_scores["lm"], lm.score_sentences([list(hyp.units)])[0].item(), rel_tol=1e-4)
+            answers[w] = tuple(hyp.units)
+    assert abs(lp_cat - lp_rat) > am_gap and answers[1.0] != answers[-1.0]  # the LM decided, one way each

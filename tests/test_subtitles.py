@@ -5,15 +5,9 @@ import re
 from asrkit.longform.subtitles import cues, subtitle_path, to_srt, to_vtt
 from asrkit.longform.timestamps import Word
 from asrkit.longform.transcriber import Segment, Transcript
+from tests.conftest import parse_vtt, subtitle_seconds
 
 SRT_TIME = r"(\d\d):(\d\d):(\d\d),(\d\d\d)"
-VTT_TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
-
-
-def _seconds(m, i):
-    h, mi, s, ms = (int(m.group(i + k)) for k in range(4))
-    assert mi < 60 and s < 60
-    return h * 3600 + mi * 60 + s + ms / 1000
 
 
 def parse_srt(text):
@@ -26,19 +20,7 @@ def parse_srt(text):
         m = re.fullmatch(SRT_TIME + " --> " + SRT_TIME, lines[1])
         assert m, lines[1]
         assert len(lines) >= 3 and all(line.strip() for line in lines[2:])
-        out.append((_seconds(m, 1), _seconds(m, 5), " ".join(lines[2:])))
-    return out
-
-
-def parse_vtt(text):
-    assert text.startswith("WEBVTT\n\n") and text.endswith("\n\n")
-    out = []
-    for block in text[len("WEBVTT\n\n"):-2].split("\n\n"):
-        lines = block.split("\n")
-        m = re.fullmatch(VTT_TIME + " --> " + VTT_TIME, lines[0])
-        assert m, lines[0]
-        assert len(lines) >= 2 and all(line.strip() and "-->" not in line for line in lines[1:])
-        out.append((_seconds(m, 1), _seconds(m, 5), " ".join(lines[1:])))
+        out.append((subtitle_seconds(m, 1), subtitle_seconds(m, 5), " ".join(lines[2:])))
     return out
 
 

@@ -20,7 +20,8 @@ from decoders.tlg.graph import read_symbols
 from lm.ngram.build import build_ngram
 from lm.ngram.kenlm_lm import KenLM, read_unigrams
 from lm.ngram.word_fusion import TokenizedWordLM
-from tests.conftest import build_word_lm_and_tlg
+from tests.conftest import build_word_lm_and_tlg, spell
+from tests.conftest import frame_emissions as emissions
 
 LN10 = math.log(10.0)
 CORPUS = [
@@ -39,27 +40,6 @@ def env(tmp_path_factory):
     vocab = [w for w in read_unigrams(arpa) if w not in ("<s>", "</s>", "<unk>")]
     return {"dir": d, "tok": tok, "arpa": arpa, "graphs": graphs, "infos": infos, "dec": decoders,
             "kenlm": kenlm.Model(str(arpa)), "vocab": vocab}
-
-
-def emissions(tok, positions: list[dict[int, float]], noise: float = 0.0, seed: int = 0) -> torch.Tensor:
-    """(T, V) log-probs: for each position a frame with the given piece probabilities, then a blank frame.
-    The rest of each frame's mass is spread evenly; ``noise`` perturbs the logits (seeded)."""
-    v = tok.vocab_size
-    frames = []
-    for pos in positions:
-        for dist in (pos, {0: 0.9}):
-            p = torch.full((v,), (1.0 - sum(dist.values())) / (v - len(dist)))
-            for k, q in dist.items():
-                p[k] = q
-            frames.append(p.log())
-    lp = torch.stack(frames)
-    if noise:
-        lp = lp + noise * torch.randn(lp.shape, generator=torch.Generator().manual_seed(seed))
-    return torch.log_softmax(lp, dim=-1)
-
-
-def spell(tok, text: str, p: float = 0.9) -> list[dict[int, float]]:
-    return [{k: p} for k in tok.encode(text)]
 
 
 def ctc_viterbi(lp: torch.Tensor, labels: list[int]) -> tuple[float, float]:

@@ -12,7 +12,8 @@ from asrkit.tokenizer import train_tokenizer
 from decoders.tlg import TLGDecoder, build_tlg
 from lm.ngram.build import build_ngram
 from lm.ngram.kenlm_lm import read_unigrams
-from tests.test_tlg import emissions, spell
+from tests.conftest import frame_emissions as emissions
+from tests.conftest import spell
 
 CORPUS = ["这是一个好主意。", "这是我的事。", "他的事很多。", "这是你的书。", "我的事我做。", "这是好书。"]
 

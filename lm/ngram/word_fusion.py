@@ -49,6 +49,7 @@ class TokenizedWordLM:
         self.word_lm = word_lm
         self.tokenizer = tokenizer
         self.path = word_lm.path
+        self.order = word_lm.order  # in words: LODR refuses a source above order 2 through this wrapper too
         self.oov_penalty = oov_penalty
         self._pieces = tokenizer.pieces()
         self._normalize = not any(p.startswith(WORD_START) for p in self._pieces)  # byte-level LLM tokens
