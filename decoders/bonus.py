@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-WORD_START = "\u2581"
+from asrkit.tokenizer.spm import WORD_START
 
 
 class UnitBonus:

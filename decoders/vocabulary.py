@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from asrkit.errors import UserError
+from asrkit.tokenizer.spm import WORD_START
 
-WORD_START = "\u2581"
 _UNKS = ("<unk>", "[UNK]", "<UNK>")
 
 

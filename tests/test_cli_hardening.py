@@ -217,7 +217,7 @@ def train_setup(tmp_path_factory):
 
 
 def _train(setup: Path, exp: Path, *extra) -> list[str]:
-    return ["train", "--config", str(setup / "cfg.json"), "--train", str(setup / "train.jsonl"), "--exp",
+    return ["train", "--config", str(setup / "cfg.json"), "--train", str(setup / "train.jsonl"), "-o",
             str(exp), "--nj", "1", "--feats-dir", str(setup / "feats"), "--stop-after-epoch", "0", *map(str, extra)]
 
 

@@ -89,7 +89,7 @@ def test_tune_writes_a_config_that_decode_reads(setup, tmp_path, capsys):
     manifest = folder / "m.jsonl"
     out = tmp_path / "tune"
     argv = ["tune", "-m", str(model), "--dev", str(manifest), "--method", "shallow_fusion", "--lm",
-            str(d / "tok3.arpa"), "--grid", "lm_weight=0,0.5", "word_bonus=0,1", "--out", str(out)]
+            str(d / "tok3.arpa"), "--grid", "lm_weight=0,0.5", "word_bonus=0,1", "-o", str(out)]
     assert main(argv) == 0
     rows = [json.loads(x) for x in (out / "tune.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and (out / "tune.png").stat().st_size > 0

@@ -18,7 +18,7 @@ def test_torchrun_two_processes(trained, tmp_path):
     res = subprocess.run(
         [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
          "-m", "asrkit.cli.main", "train", "--config", str(conf), "--train", str(folder / "m.jsonl"),
-         "--exp", str(tmp_path / "exp"), "--nj", "1"],
+         "-o", str(tmp_path / "exp"), "--nj", "1"],
         capture_output=True, text=True, timeout=300,
     )
     assert res.returncode == 0, res.stderr[-2000:]

@@ -245,13 +245,13 @@ def test_cli(lms, tmp_path, capsys):
     assert main(["lm", "ppl", "--lm", str(out), "--text", str(held), "--tokenizer", str(lms["spm"]), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["sentences"] == 3 and result["ppl_word"] > 1
-    assert main(["lm", "gfst", "--arpa", str(lms["dir"] / "word.arpa"), "--output-dir", str(tmp_path / "g")]) == 0
+    assert main(["lm", "gfst", "--lm", str(lms["dir"] / "word.arpa"), "-o", str(tmp_path / "g")]) == 0
     assert (tmp_path / "g" / "G.fst").exists()
     # bad input: exit code 2, one line on stderr
     for argv in (
         ["lm", "ppl", "--lm", str(tmp_path / "missing.arpa"), "--text", str(held)],
         ["lm", "ngram", "--text", str(tmp_path / "nope.txt"), "--order", "3", "--output", str(tmp_path / "x.arpa")],
-        ["lm", "gfst", "--arpa", str(held), "--output-dir", str(tmp_path / "g2")],
+        ["lm", "gfst", "--lm", str(held), "-o", str(tmp_path / "g2")],
         ["lm", "ppl", "--lm", str(out), "--text", str(held), "--tokenizer", str(tmp_path / "none.model")],
     ):
         capsys.readouterr()

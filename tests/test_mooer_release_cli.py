@@ -74,9 +74,10 @@ def test_tune_on_release_root_with_task(release, tmp_path):
     root, llm, manifest = release
     rc = main(["tune", "-m", str(root), "--llm", str(llm), "--task", "ast", "--dev", str(manifest), "--metric",
                "bleu", "--method", "greedy", "--max-new-tokens", "4", "--grid", "eos_bias=-0.2,0",
-               "--out", str(tmp_path / "tune")])
+               "-o", str(tmp_path / "tune")])
     assert rc == 0
-    assert json.loads((tmp_path / "tune" / "best.json").read_text())["task"] == "ast"
+    best = json.loads((tmp_path / "tune" / "best.json").read_text())
+    assert best["task"] == "ast" and best["llm"] == str(llm)  # decode --config best.json needs no --llm
 
 
 def test_task_subfolder_refuses_other_task_in_one_line(release, tmp_path, capsys):

@@ -72,7 +72,7 @@ def test_tune_resume_repairs_a_cut_last_line(tmp_path):
 
 
 def test_tune_rerun_repairs_its_log_through_the_cli(manifest, tmp_path, capsys):
-    args = ["tune", "--dev", str(manifest), "--grid", "blank_penalty=0,2", "--out", str(tmp_path / "t")]
+    args = ["tune", "--dev", str(manifest), "--grid", "blank_penalty=0,2", "-o", str(tmp_path / "t")]
     assert main(args) == 0
     log = tmp_path / "t" / "tune.jsonl"
     full = log.read_bytes()

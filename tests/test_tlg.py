@@ -256,7 +256,7 @@ def test_cli_builds_and_refuses_token_lms(env, tmp_path, capsys):
     model_dir.mkdir()
     shutil.copy(env["tok"].path, model_dir / "tokenizer.model")
     out = tmp_path / "graph"
-    assert main(["lm", "tlg", "--lm", str(env["arpa"]), "--model", str(model_dir), "--out", str(out), "--quiet"]) == 0
+    assert main(["lm", "tlg", "--lm", str(env["arpa"]), "--model", str(model_dir), "-o", str(out), "-q"]) == 0
     assert "TLG" in capsys.readouterr().out
     lp = emissions(env["tok"], spell(env["tok"], EASY[0]))
     assert TLGDecoder.load(out, model_dir / "tokenizer.model").decode(lp) == EASY[0].split()

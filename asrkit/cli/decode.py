@@ -51,7 +51,7 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     d = DecodeConfig()
     g = p.add_argument_group("decoding method (defaults in brackets)")
     g.add_argument("--config", default=None, help="decoding config JSON (e.g. from `asrkit tune`)")
-    g.add_argument("--method", default=None, choices=METHODS, help=f"[{d.method}]")
+    g.add_argument("--method", default=None, choices=METHODS, help=f"decoding method (docs/decoding.md) [{d.method}]")
     g.add_argument("--beam", type=int, default=None,
                    help=f"hypotheses kept by the beam searches [CTC {CTC_BEAM}; speech LLM: its "
                         "generation.num_beams, MooER 4]; TLG's margin is --search-beam")
@@ -86,10 +86,13 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help="speech LLM, --task asr: weight of the adapter's CTC prefix score in the beam search "
                         f"(joint CTC/attention decoding) [{d.ctc_weight:g}]")
     g.add_argument("--task", default=None, choices=("asr", "ast", "asr_ast"), help="speech LLM task [asr]")
-    g.add_argument("--llm", default=None, help="speech LLM: local Qwen2(-Instruct) folder for a MooER release")
-    g.add_argument("--length-penalty", type=float, default=None, help=f"speech LLM [{d.length_penalty}]")
-    g.add_argument("--eos-bias", type=float, default=None, help=f"speech LLM [{d.eos_bias}]")
-    g.add_argument("--max-new-tokens", type=int, default=None, help=f"speech LLM [{d.max_new_tokens}]")
+    g.add_argument("--llm", default=None,
+                   help="speech LLM: local Qwen2(-Instruct) folder for a MooER release (tune records it in best.json)")
+    g.add_argument("--length-penalty", type=float, default=None,
+                   help=f"speech LLM: score / |y|^alpha [{d.length_penalty}]")
+    g.add_argument("--eos-bias", type=float, default=None, help=f"speech LLM: added to log p(eos) [{d.eos_bias}]")
+    g.add_argument("--max-new-tokens", type=int, default=None,
+                   help=f"speech LLM: longest answer, in tokens [{d.max_new_tokens}]")
 
 
 def decoding_settings(args: argparse.Namespace) -> dict:
@@ -110,10 +113,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tokens", default=None, help="with --emissions: the units (tokens.txt or sentencepiece .model)")
     p.add_argument("--blank-id", type=int, default=None, help="with --emissions: the blank's id [<blk>/<pad> or 0]")
     add_decoding_args(p)
-    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--batch-size", type=positive_int, default=8, help="utterances (or segments) per batch [8]")
     p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (1 is fastest on small models)")
     p.add_argument("--resume", action="store_true", help="skip ids already present in --output")
-    p.add_argument("--min-duration", type=non_negative_float, default=0.05)
+    p.add_argument("--min-duration", type=non_negative_float, default=0.05,
+                   help="seconds: a shorter input is refused with one error line [0.05]")
     p.add_argument("--max-duration", type=non_negative_float, default=None,
                    help="longest segment given to the model; longer inputs are cut by the VAD [CTC 30 s, speech "
                         "LLM 20 s, never more]")
@@ -185,8 +189,7 @@ def run(args: argparse.Namespace) -> int:
     if world > 1:
         check_output_path(out_path, args.resume, read_only)
     max_s = args.max_duration if args.max_duration is not None else float("inf")  # segments are capped below
-    rec = Recognizer(args.model, args.config, args.min_duration, max_s, llm=args.llm,
-                     **decoding_settings(args))
+    rec = Recognizer(args.model, args.config, args.min_duration, max_s, **decoding_settings(args))
 
     items = list(iter_inputs(inputs))
     done = _done_ids(out_path) if args.resume else set()

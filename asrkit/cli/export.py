@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from asrkit.cli.argtypes import add_output
+
 FORMATS = ("onnx",)
 
 
@@ -21,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", "-m", default=None, help="model folder or bundled name [the bundled demo model]")
     p.add_argument("--format", default="onnx", choices=FORMATS, help="[onnx]")
-    p.add_argument("--output", "-o", dest="output", default=None, help="folder to write (required)")
-    p.add_argument("--out", dest="output", help=argparse.SUPPRESS)  # the spelling of the issue, kept working
+    # Checked in run(), so a missing folder is the same one UserError line as a bad one.
+    add_output(p, "folder to write (required)", hidden=("--out",), required=False, default=None)
     p.add_argument("--opset", type=int, default=None, help="ONNX opset [17]")
     p.set_defaults(func=run)
 

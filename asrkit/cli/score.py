@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from asrkit.cli.argtypes import add_flag
 from asrkit.errors import UserError
 from asrkit.metrics.bleu import TOKENIZERS, BleuResult, corpus_bleu
 from asrkit.metrics.references import Paired, load_hypotheses, load_references, pair
@@ -29,11 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ref", required=True, help="references: JSONL manifest or Kaldi text file")
     parser.add_argument("--hyp", required=True, help="hypotheses: JSONL with 'id' and 'text' per line")
     parser.add_argument("--metric", choices=("wer", "cer", "bleu"), default="wer", help="default: wer")
-    parser.add_argument(
-        "--field",
-        default=None,
-        help="reference field of a JSONL manifest (default: 'text', or 'translation' for bleu)",
-    )
+    add_flag(parser, ("--ref-field",), hidden=("--field",), default=None,
+             help="reference field of a JSONL manifest (default: 'text', or 'translation' for bleu)")
     parser.add_argument("--hyp-field", default="text", help="hypothesis field (default: text)")
     parser.add_argument("--lang", default=None, help="language code, e.g. zh (mostly-Han text is detected)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the line")
@@ -158,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     is_bleu = args.metric == "bleu"
     if not is_bleu and (args.lowercase or args.tokenize or args.normalize):
         raise UserError("--lowercase, --tokenize and --normalize apply only to --metric bleu")
-    field = args.field or ("translation" if is_bleu else "text")
+    field = args.ref_field or ("translation" if is_bleu else "text")
     paired = pair(load_references(args.ref, field), load_hypotheses(args.hyp, args.hyp_field))
     _check_pairing(paired, args.ref, args.hyp)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from asrkit.cli.argtypes import positive_int
+from asrkit.cli.argtypes import add_output, positive_float, positive_int
 from asrkit.errors import UserError
 from asrkit.models.registry import bundled_models
 
@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="training config JSON (model shape + optim)")
     p.add_argument("--train", required=True, help="training manifest (JSONL with id, audio, text)")
     p.add_argument("--dev", default=None, help="dev manifest, evaluated after each epoch")
-    p.add_argument("--exp", required=True, help="experiment folder")
+    add_output(p, "experiment folder: EXP/model (the model folder), train.log, checkpoints", hidden=("--exp",),
+               metavar="EXP")
     p.add_argument("--resume", action="store_true", help="continue from EXP/checkpoint.pt if present")
     p.add_argument("--threads", type=positive_int, default=1, help="torch intra-op threads per process")
     p.add_argument("--nj", type=positive_int, default=2, help="processes for feature extraction")
@@ -36,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init-encoder", default=None,
                    help="transfer learning: start the encoder from this model folder (or epoch-N.pt) and reuse its "
                         "am.mvn, with this run's own units and a new CTC output layer (e.g. English -> Mandarin)")
+    p.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
+                   help="fit the number of epochs (at most optim.epochs) to this many minutes of training, from the "
+                        "measured step time; the cosine LR decay ends with the budget (one process only)")
     p.set_defaults(func=run)
 
 
@@ -63,8 +67,12 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{path}: no such manifest")
     args.init = _model_source(args.init, "--init")
     args.init_encoder = _model_source(args.init_encoder, "--init-encoder")
-    trainer = Trainer(cfg, args.train, args.dev, args.exp, nj=args.nj, feats_dir=args.feats_dir, init=args.init,
+    trainer = Trainer(cfg, args.train, args.dev, args.output, nj=args.nj, feats_dir=args.feats_dir, init=args.init,
                       init_encoder=args.init_encoder)
+    if args.time_budget is not None:
+        if trainer.world > 1:
+            raise UserError("--time-budget: one process only (ranks would choose different epoch counts)")
+        trainer.time_budget_s = 60.0 * args.time_budget
     if args.resume:
         trainer.resume()
     trainer.train(stop_after_epoch=args.stop_after_epoch)

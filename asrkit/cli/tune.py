@@ -1,7 +1,7 @@
 """`asrkit tune`: find decoding weights on a dev set (never by hand on test) and write them for `asrkit decode`.
 
     asrkit tune -m MODEL --dev dev.jsonl --method shallow_fusion --lm lm.arpa \\
-        --grid lm_weight=0:1:0.1 word_bonus=0,1,2 --out exp/tune_sf
+        --grid lm_weight=0:1:0.1 word_bonus=0,1,2 -o exp/tune_sf
     asrkit decode -m MODEL --config exp/tune_sf/best.json -i test.jsonl -o hyp.jsonl
 
 Any numeric decoding setting can be a grid field (lm_weight, source_weight, ilm_weight, insertion_bonus per
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from asrkit.cli.argtypes import positive_int
+from asrkit.cli.argtypes import add_output, add_quiet, positive_int
 from asrkit.cli.decode import add_decoding_args, decoding_settings
 from asrkit.data.inputs import InputError, iter_inputs
 from asrkit.data.results import check_output_path
@@ -38,12 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dev", required=True, nargs="+", help="dev manifest(s) (.jsonl with id, audio, text)")
     p.add_argument("--grid", nargs="+", required=True, metavar="NAME=VALUES",
                    help="e.g. lm_weight=0:1:0.1 (start:stop:step) or insertion_bonus=0,1,2")
-    p.add_argument("--metric", default="wer", choices=("wer", "cer", "bleu"))
+    p.add_argument("--metric", default="wer", choices=("wer", "cer", "bleu"),
+                   help="what to minimise (bleu: maximise) [wer]")
     p.add_argument("--ref-field", default=None, help="reference field of the manifest [text; translation for bleu]")
-    p.add_argument("--out", required=True, help="output folder")
+    add_output(p, "output folder: tune.jsonl, best.json, tune.png", hidden=("--out",))
     add_decoding_args(p)
-    p.add_argument("--batch-size", type=positive_int, default=8)
-    p.add_argument("--threads", type=positive_int, default=1)
+    p.add_argument("--batch-size", type=positive_int, default=8, help="utterances per decoding batch [8]")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads [1]")
+    add_quiet(p, "no progress bar or per-point lines (the best point is still printed)")
     p.set_defaults(func=run)
 
 
@@ -70,18 +72,18 @@ def run(args: argparse.Namespace) -> int:
     field = args.ref_field or ("translation" if args.metric == "bleu" else "text")
     settings = decoding_settings(args)
     base = DecodeConfig.load(args.config, **settings) if args.config else DecodeConfig(**settings)
-    out = Path(args.out)
+    out = Path(args.output)
     # The output folder is checked before the model loads; tune.jsonl is always resumed (never replaced).
     if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: --out is a file; give a folder")
-    check_output_path(out / "tune.jsonl", True, [*args.dev, args.config], flag="--out's tune.jsonl",
+        raise UserError(f"{out}: --output is a file; give a folder")
+    check_output_path(out / "tune.jsonl", True, [*args.dev, args.config], flag="--output's tune.jsonl",
                       valid=tune_row_problem)
-    rec = Recognizer(args.model, base, llm=args.llm)
+    rec = Recognizer(args.model, base)  # base.llm: --llm, recorded in best.json
     utts, refs = _dev_set(args.dev, field)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UserError(f"{out}: cannot create --out folder ({err.strerror or err})") from None
+        raise UserError(f"{out}: cannot create --output folder ({err.strerror or err})") from None
 
     waves = [rec.load(u.audio) for u in utts]
     starts = range(0, len(waves), args.batch_size)
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if head.cache_acoustics:  # the acoustic pass (CTC emissions), once for all grid points
         with torch.inference_mode():
             cached = [head.acoustics(waves[i : i + args.batch_size])
-                      for i in progress(starts, desc="acoustics", unit="batch")]
+                      for i in progress(starts, desc="acoustics", unit="batch", disable=args.quiet)]
 
     @torch.inference_mode()
     def evaluate(cfg: DecodeConfig) -> float:
@@ -105,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         return error_rate(refs, hyps, args.metric).value
 
     def shown(i: int, n: int, row: dict) -> None:
+        if args.quiet:
+            return
         point = " ".join(f"{k}={row[k]}" for k in names)
         print(f"asrkit tune: [{i + 1}/{n}] {point}: {args.metric.upper()} {row['score']:.2f}", file=sys.stderr)
 

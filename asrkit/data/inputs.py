@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asrkit.data.jsonl import LineProblem, jsonl_objects, text_lines
+
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au", ".sph"}
-_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -50,20 +51,15 @@ class InputError:
         return f"{self.source}: {self.message}"
 
 
-def _text_lines(path: Path) -> Iterator[tuple[int, str] | InputError]:
-    """``(line_number, line)`` of a UTF-8 text file, an ``InputError`` for a line that is not UTF-8."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        yield InputError(str(path), f"cannot read ({err.strerror or err})")
-        return
-    if data.startswith(_BOM):  # some editors start UTF-8 files with a byte order mark
-        data = data[len(_BOM):]
-    for n, raw in enumerate(data.splitlines(), 1):
-        try:
-            yield n, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield InputError(f"{path}:{n}", "not UTF-8 text (save the file as UTF-8)")
+# What each problem of the shared line reader (asrkit/data/jsonl.py) says in a decode run (docs/errors.md).
+_SAYS = {"not_utf8": "not UTF-8 text (save the file as UTF-8)", "invalid_json": "bad manifest line (invalid JSON)",
+         "not_object": "bad manifest line (expected a JSON object with 'id' and 'audio')"}
+
+
+def _problem(p: LineProblem, empty: str) -> InputError:
+    if p.kind in ("missing", "directory", "unreadable"):
+        return InputError(p.where, f"cannot read ({p.detail})")
+    return InputError(p.where, empty if p.kind == "empty" else _SAYS[p.kind])
 
 
 def _bad_path(value: str) -> str | None:
@@ -82,14 +78,8 @@ def _utterance_id(value: object) -> str | None:
     return uid if uid.strip() else None
 
 
-def _manifest_line(path: Path, n: int, line: str) -> Utterance | InputError:
+def _manifest_line(path: Path, n: int, obj: dict) -> Utterance | InputError:
     where = f"{path}:{n}"
-    try:
-        obj = json.loads(line)
-    except (json.JSONDecodeError, RecursionError):
-        return InputError(where, "bad manifest line (invalid JSON)")
-    if not isinstance(obj, dict):
-        return InputError(where, "bad manifest line (expected a JSON object with 'id' and 'audio')")
     if "id" not in obj or "audio" not in obj:
         return InputError(where, "bad manifest line (needs 'id' and 'audio')")
     uid = _utterance_id(obj["id"])
@@ -113,32 +103,20 @@ def _manifest_line(path: Path, n: int, line: str) -> Utterance | InputError:
 
 
 def _from_manifest(path: Path) -> Iterator[Utterance | InputError]:
-    found = False
-    for item in _text_lines(path):
-        if isinstance(item, InputError):
-            found = True
-            yield item
-            continue
-        n, line = item
-        if line.strip():
-            found = True
-            yield _manifest_line(path, n, line)
-    if not found:
-        yield InputError(str(path), "empty manifest (no utterances)")
+    for item in jsonl_objects(path):
+        if isinstance(item, LineProblem):
+            yield _problem(item, "empty manifest (no utterances)")
+        else:
+            yield _manifest_line(path, *item)
 
 
 def _from_scp(path: Path) -> Iterator[Utterance | InputError]:
-    found = False
-    for item in _text_lines(path):
-        if isinstance(item, InputError):
-            found = True
-            yield item
+    for item in text_lines(path):
+        if isinstance(item, LineProblem):
+            yield _problem(item, "empty wav.scp (no utterances)")
             continue
         n, line = item
         parts = line.strip().split(maxsplit=1)
-        if not parts:
-            continue
-        found = True
         if len(parts) != 2:
             yield InputError(f"{path}:{n}", "bad wav.scp line (expected 'utt_id path')")
         elif parts[1].endswith("|"):
@@ -147,8 +125,6 @@ def _from_scp(path: Path) -> Iterator[Utterance | InputError]:
             yield InputError(f"{path}:{n}", f"bad wav.scp line (the path is {_bad_path(parts[1])})")
         else:
             yield Utterance(parts[0], Path(parts[1].strip()))
-    if not found:
-        yield InputError(str(path), "empty wav.scp (no utterances)")
 
 
 def _from_folder(path: Path, item: str) -> Iterator[Utterance | InputError]:

@@ -14,9 +14,8 @@ from typing import Any
 
 from asrkit.errors import UserError
 from asrkit.text import normalize_text
+from asrkit.tokenizer.spm import WORD_START
 from decoders.context_graph import ContextGraph
-
-WORD_START = "\u2581"
 
 
 def read_hotwords(path: str | Path) -> list[tuple[str, float]]:

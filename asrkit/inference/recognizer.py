@@ -55,8 +55,10 @@ class Recognizer:
             cfg = DecodeConfig.load(config, **settings)
         else:
             cfg = DecodeConfig(**{k: v for k, v in settings.items() if v is not None})
+        if llm is not None:
+            cfg = DecodeConfig(**{**cfg.to_dict(), "llm": str(llm)})
         self.config = cfg.check()
-        self.model = model if isinstance(model, torch.nn.Module) else _load(model, llm, cfg.task)
+        self.model = model if isinstance(model, torch.nn.Module) else _load(model, cfg.llm, cfg.task)
         self.min_duration = min_duration
         self.max_duration = max_duration
         self.head = make_head(self.model, cfg.task)

@@ -13,10 +13,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from asrkit.tokenizer import Tokenizer
+from asrkit.tokenizer import WORD_START, Tokenizer
 from decoders.ctc_alignment import ctc_forced_align
-
-WORD_START = "\u2581"
 
 
 @dataclass

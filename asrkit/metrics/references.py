@@ -18,11 +18,12 @@ Every problem with a file is a :class:`UserError` naming the file and, where the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
+from asrkit.data.jsonl import LineProblem, jsonl_objects, text_lines
 from asrkit.errors import UserError
 
 
@@ -46,40 +47,30 @@ class Paired:
     extra: list[str]  # hypothesis ids with no reference: ignored
 
 
+# What each problem of the shared line reader (asrkit/data/jsonl.py) says in `asrkit score` (docs/scoring.md).
+_SAYS = {"missing": "no such file", "directory": "is a directory, not a file", "unreadable": "cannot read: {}",
+         "not_utf8": "not valid UTF-8", "invalid_json": "not valid JSON ({})",
+         "not_object": "expected a JSON object, got {}", "empty": "file is empty"}
+
+
+def _raise(p: LineProblem) -> NoReturn:
+    raise UserError(f"{p.where}: {_SAYS[p.kind].format(p.detail)}")
+
+
 def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, line)`` for the non-blank lines of a UTF-8 file."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, not a file") from None
-    except OSError as err:
-        raise UserError(f"{path}: cannot read: {err.strerror or err}") from None
-    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, left by some editors
-        data = data[3:]
-    found = False
-    for number, raw in enumerate(data.splitlines(), start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserError(f"{path}:{number}: not valid UTF-8") from None
-        if line.strip():
-            found = True
-            yield number, line
-    if not found:
-        raise UserError(f"{path}: file is empty")
+    for item in text_lines(path):
+        if isinstance(item, LineProblem):
+            _raise(item)
+        yield item
 
 
-def _json_object(path: str | Path, number: int, line: str) -> dict:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-    if not isinstance(obj, dict):
-        raise UserError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
-    return obj
+def _objects(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for the non-blank lines of a JSONL file."""
+    for item in jsonl_objects(path):
+        if isinstance(item, LineProblem):
+            _raise(item)
+        yield item
 
 
 def _utt_id(path: str | Path, number: int, obj: dict) -> str:
@@ -118,8 +109,7 @@ def load_references(path: str | Path, field: str = "text") -> dict[str, str]:
     """Map utterance id to reference text, from a JSONL manifest (``field``) or a Kaldi ``text`` file."""
     refs: dict[str, str] = {}
     if detect_format(path) == "jsonl":
-        for number, line in _lines(path):
-            obj = _json_object(path, number, line)
+        for number, obj in _objects(path):
             _add(refs, path, number, _utt_id(path, number, obj), _text_field(path, number, obj, field))
     else:
         for number, line in _lines(path):
@@ -133,8 +123,7 @@ def load_references(path: str | Path, field: str = "text") -> dict[str, str]:
 def load_hypotheses(path: str | Path, field: str = "text") -> dict[str, Hypothesis]:
     """Map utterance id to :class:`Hypothesis`, from the JSONL written by ``asrkit decode``."""
     hyps: dict[str, Hypothesis] = {}
-    for number, line in _lines(path):
-        obj = _json_object(path, number, line)
+    for number, obj in _objects(path):
         utt_id = _utt_id(path, number, obj)
         if obj.get(field) is None and "error" in obj:
             hyp = Hypothesis("", failed=True)

@@ -12,6 +12,7 @@ import sentencepiece as spm
 from asrkit.errors import UserError
 
 BLANK_PIECE = "<blk>"
+WORD_START = "\u2581"  # sentencepiece's mark on the first piece of a word ("▁")
 UNIT_TYPES = ("bpe", "char")
 
 

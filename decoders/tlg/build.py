@@ -42,9 +42,7 @@ from decoders.tlg.lexicon import build_lexicon, lexicon_fst
 from decoders.tlg.topology import TOPOLOGIES, ctc_topology
 from lm.ngram.build import file_sha1, meta_path
 from lm.ngram.gfst import DISAMBIG, build_gfst
-from lm.ngram.kenlm_lm import read_unigrams
-
-_SP_SPACE = "\u2581"
+from lm.ngram.kenlm_lm import guess_unit, read_unigrams
 
 
 def _check_word_lm(arpa: Path) -> None:
@@ -56,7 +54,7 @@ def _check_word_lm(arpa: Path) -> None:
         except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
             unit = None
     if unit is None:
-        unit = "token" if any(w.startswith(_SP_SPACE) for w in read_unigrams(arpa)) else "word"
+        unit = guess_unit(read_unigrams(arpa))
     if unit != "word":
         raise UserError(f"{arpa}: is a {unit}-level LM; a TLG graph needs a word-level ARPA "
                         "(asrkit lm ngram --unit word)")

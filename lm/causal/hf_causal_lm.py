@@ -37,12 +37,11 @@ import torch.nn.functional as F
 
 from asrkit.errors import UserError
 from asrkit.text import normalize_text
+from asrkit.utils.dtypes import as_dtype
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
 HF_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json")
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-           "float16": torch.float16, "fp16": torch.float16}
 
 
 def _first(x: int | list[int] | None) -> int | None:
@@ -193,10 +192,8 @@ class HFCausalLM:
             raise UserError(f"{cfg_path}: invalid JSON ({err})") from None
         if not any((folder / f).exists() for f in WEIGHT_FILES) and not any(folder.glob("*.safetensors")):
             raise UserError(f"{folder}: no weights (model.safetensors or pytorch_model.bin)")
-        if isinstance(dtype, str) and dtype != "auto":
-            if dtype not in _DTYPES:
-                raise UserError(f"unknown dtype {dtype!r} (use one of {sorted(_DTYPES)} or 'auto')")
-            dtype = _DTYPES[dtype]
+        if isinstance(dtype, str):
+            dtype = as_dtype(dtype, auto=True)
         tokenizer = _load_tokenizer(folder)
         from transformers import AutoModelForCausalLM
 

@@ -34,14 +34,14 @@ import json
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
 
 from asrkit.errors import UserError
 from asrkit.text import lm_words
-from asrkit.tokenizer.spm import Tokenizer
+from asrkit.tokenizer.spm import WORD_START, Tokenizer
 from asrkit.utils.native_stderr import captured_stderr
 from lm.ngram.build import file_sha1, meta_path
 
@@ -49,13 +49,18 @@ LN10 = math.log(10.0)
 BLANK_LOGPROB = -1.0e10
 SPECIAL = ("<s>", "</s>")
 _BINARY_MAGIC = b"mmap lm "
-_SP_SPACE = "\u2581"  # sentencepiece's word-start mark "▁"
 
 
 def is_kenlm_binary(path: str | Path) -> bool:
     """True for a KenLM binary (``build_binary`` output), which starts with ``mmap lm http://kheafield.com``."""
     with open(path, "rb") as f:
         return f.read(len(_BINARY_MAGIC)) == _BINARY_MAGIC
+
+
+def guess_unit(vocabulary: Iterable[str]) -> str:
+    """The unit of an n-gram LM without a ``.meta.json``: ``"token"`` when its vocabulary holds sentencepiece
+    pieces (words never start with the word-start mark), else ``"word"``."""
+    return "token" if any(w.startswith(WORD_START) for w in vocabulary) else "word"
 
 
 def read_unigrams(path: str | Path) -> list[str]:
@@ -211,9 +216,9 @@ class KenLM:
         unit = meta.get("unit")
         if unit is None:
             if unigrams is not None:
-                unit = "token" if any(w.startswith(_SP_SPACE) for w in unigrams) else "word"
+                unit = guess_unit(unigrams)
             elif tok is not None:
-                unit = "token" if any(p.startswith(_SP_SPACE) and p in model for p in tok.pieces()) else "word"
+                unit = guess_unit(p for p in tok.pieces() if p in model)
             else:
                 unit = "word"
         if unit not in ("token", "word"):

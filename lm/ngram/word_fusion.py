@@ -31,10 +31,9 @@ from collections.abc import Sequence
 import torch
 
 from asrkit.text import normalize_text
-from asrkit.tokenizer import Tokenizer
+from asrkit.tokenizer import WORD_START, Tokenizer
 from lm.ngram.kenlm_lm import BLANK_LOGPROB, LN10, KenLM
 
-WORD_START = "\u2581"
 _OOV_MARK = "\x00"  # appended to a partial word that contains <unk>: no vocabulary word has it
 
 

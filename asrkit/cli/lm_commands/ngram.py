@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from asrkit.cli.argtypes import add_output
 from lm.ngram.build import build_ngram
 
 
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--unit", choices=("word", "token"), default="word",
                    help="word, or the acoustic model's sentencepiece tokens (default: word)")
     p.add_argument("--tokenizer", metavar="SPM.model", help="sentencepiece model (required for --unit token)")
-    p.add_argument("--output", required=True, metavar="LM.arpa|LM.bin", help=".bin gives a KenLM binary, else ARPA")
+    add_output(p, "LM file to write: .bin gives a KenLM binary, else ARPA", metavar="LM.arpa|LM.bin")
     p.add_argument("--prune", type=int, nargs="+", metavar="N",
                    help="lmplz --prune thresholds per order, e.g. 0 1 1 drops singleton 2- and 3-grams")
     p.add_argument("--memory", default="1G", help="lmplz sort memory -S (default: 1G)")

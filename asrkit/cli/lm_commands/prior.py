@@ -11,6 +11,7 @@ import sys
 
 import torch
 
+from asrkit.cli.argtypes import add_quiet, positive_int
 from asrkit.data.inputs import InputError, iter_inputs
 from asrkit.errors import UserError
 from asrkit.inference.recognizer import Recognizer
@@ -24,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", "-i", nargs="+", required=True, help="audio: files, folders, wav.scp or .jsonl")
     p.add_argument("--output", "-o", required=True, help="prior JSON to write")
     p.add_argument("--max-utts", type=int, default=1000, help="use at most this many utterances (in input order)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch-size", type=positive_int, default=8, help="utterances per batch [8]")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads [1]")
+    add_quiet(p, "no progress bar")
     p.set_defaults(func=run)
 
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         raise UserError("no usable audio in --input")
     lps = []
-    for i in progress(range(0, len(items), args.batch_size), desc="prior", unit="batch"):
+    for i in progress(range(0, len(items), args.batch_size), desc="prior", unit="batch", disable=args.quiet):
         lp, lens = rec.emissions([rec.load(u.audio) for u in items[i : i + args.batch_size]])
         lps += [lp[b, : int(lens[b])] for b in range(lp.size(0))]
     pieces = rec.head.units

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from asrkit.cli.argtypes import add_output, add_quiet
 from asrkit.errors import UserError
 
 
@@ -20,12 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lm", required=True, metavar="WORD.arpa", help="word-level ARPA LM (asrkit lm ngram --unit word)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--tokenizer", metavar="SPM.model", help="the acoustic model's sentencepiece model")
-    src.add_argument("--model", metavar="DIR|NAME", help="acoustic model folder or bundled name (its tokenizer.model)")
-    p.add_argument("--out", required=True, metavar="GRAPH_DIR", help="graph folder to write")
+    src.add_argument("--model", "-m", metavar="DIR|NAME",
+                     help="acoustic model folder or bundled name (its tokenizer.model)")
+    add_output(p, "graph folder to write", hidden=("--out",), metavar="GRAPH_DIR")
     p.add_argument("--topology", choices=("standard", "compact"), default="standard",
                    help="CTC topology: standard = exact CTC, V^2 arcs; compact = O(V) arcs, allows a repeated "
                         "token without blank (default: standard)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_quiet(p, "no progress lines")
     p.set_defaults(func=run)
 
 
@@ -41,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         tokenizer = Path(args.tokenizer)
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    info = build_tlg(args.lm, tokenizer, args.out, topology=args.topology, log=log)
+    info = build_tlg(args.lm, tokenizer, args.output, topology=args.topology, log=log)
     size = info["sizes"]["TLG"]
-    print(f"wrote {args.out}: TLG {size['states']} states, {size['arcs']} arcs ({info['tlg_bytes'] / 2**20:.1f} MiB), "
+    print(f"wrote {args.output}: TLG {size['states']} states, {size['arcs']} arcs "
+          f"({info['tlg_bytes'] / 2**20:.1f} MiB), "
           f"{info['words_in_lexicon']} words, {info['build_seconds']:.1f} s")
     return 0

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from asrkit.cli.argtypes import add_output
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a Transformer LM on a text corpus", description=__doc__)
@@ -20,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dev", default=None, help="dev corpus; its perplexity is reported after each epoch")
     p.add_argument("--tokenizer", required=True,
                    help="the acoustic model's sentencepiece tokenizer.model (or a model folder holding one)")
-    p.add_argument("--output", required=True, help="LM folder to write")
+    add_output(p, "LM folder to write")
     p.add_argument("--config", default=None, help="training config JSON (model shape + optim); defaults if omitted")
     p.add_argument("--exp", default=None, help="experiment folder for logs and checkpoints (default OUTPUT.exp)")
     p.add_argument("--resume", action="store_true", help="continue from EXP/checkpoint.pt if present")

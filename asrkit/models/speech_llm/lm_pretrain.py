@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from asrkit.data.jsonl import LineProblem, describe, jsonl_objects
 from asrkit.errors import UserError
 from asrkit.models.speech_llm.prompt import QWEN_CHAT_TEMPLATE, TASK_PROMPTS, render_prompt
 from asrkit.models.speech_llm.tokenizer import LLMTokenizer, train_bpe_tokenizer
@@ -95,17 +96,17 @@ def read_texts(specs: list[str]) -> list[str]:
         p = Path(path)
         if not p.exists():
             raise UserError(f"{p}: no such text file")
-        lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
         if fld:
-            for i, line in enumerate(lines):
-                if line.strip():
-                    try:
-                        v = json.loads(line).get(fld)
-                    except (json.JSONDecodeError, AttributeError):
-                        raise UserError(f"{p}:{i + 1}: not a JSON object") from None
-                    if isinstance(v, str) and v.strip():
-                        out.append(v.strip())
+            for item in jsonl_objects(p):
+                if isinstance(item, LineProblem):
+                    if item.kind == "empty":
+                        continue
+                    raise UserError(f"{item.where}: {describe(item, 'text corpus')}")
+                v = item[1].get(fld)
+                if isinstance(v, str) and v.strip():
+                    out.append(v.strip())
         else:
+            lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
             out += [t.strip() for t in lines if t.strip()]
     if not out:
         raise UserError(f"{' '.join(specs)}: no text")

@@ -45,20 +45,8 @@ from asrkit.models.speech_llm.config import SpeechLLMConfig
 from asrkit.models.speech_llm.prompt import SplicedBatch, answer_ids, render_prompt, splice
 from asrkit.models.speech_llm.tokenizer import LLMTokenizer
 from asrkit.utils.config_io import read_json_object
+from asrkit.utils.dtypes import as_dtype
 from asrkit.utils.safe_load import load_safetensors
-
-DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-          "float16": torch.float16, "fp16": torch.float16}
-
-
-def as_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
-    if dtype is None:
-        return torch.float32
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype not in DTYPES:
-        raise UserError(f"unknown dtype {dtype!r} (use one of {sorted(DTYPES)})")
-    return DTYPES[dtype]
 
 
 def load_llm(folder: str | Path, dtype: str | torch.dtype | None = None):
