@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from asrkit.data.jsonl import read_jsonl
 from asrkit.frontend import SAMPLE_RATE
 from asrkit.inference import Recognizer
 from asrkit.metrics import corpus_bleu, wer
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     manifest = SAMPLES / ("samples_es.jsonl" if args.task == "ast" else "samples.jsonl")
-    utts = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
+    utts = read_jsonl(manifest)
     rec = Recognizer(args.model, task=args.task)
     field = "translation" if args.task == "ast" else "text"
     waves = [rec.load(SAMPLES / u["audio"]) for u in utts]
