@@ -39,6 +39,7 @@ def ar_beam_search(
     head: LanguageModel,
     batch: int,
     eos_id: int,
+    *,
     beam: int = 4,
     scorers: Sequence[WeightedScorer] = (),
     max_new_tokens: int = 200,

@@ -1,7 +1,7 @@
 """The one interface every language model implements, so any LM can join a beam search with a weight.
 
 Modelled on ESPnet's scorer interface: a search keeps one opaque, batched ``state`` per set of
-hypotheses and asks the LM three things:
+hypotheses and calls six methods:
 
 - ``init_state(batch)``: states for ``batch`` empty prefixes (after ``<s>``);
 - ``score(state, candidates=None)``: natural-log probabilities of the next unit, either over the
@@ -13,13 +13,18 @@ hypotheses and asks the LM three things:
 - ``select_states(state, rows)`` / ``concat_states(states)``: regroup rows, so a CTC prefix search
   can keep some prefixes and extend others (rows of one batch may hold prefixes of different lengths).
 
-The CTC blank (unit 0 of token LMs) is not text: searches never ask its score, and LMs give it a
-very low value (KenLM: -1e10; neural LMs: -inf) that must not be weighted.
+The CTC blank (unit 0 of token LMs) is not text and never extends a prefix, but the CTC prefix search
+may still ask its score: a frame's candidate units can include it, and the batched call pads a row with
+fewer candidates with it. LMs give it a very low value (KenLM: -1e10; neural LMs: -inf), and the search
+never uses those columns.
+
+Two more methods serve whole sentences: ``score_sentences`` (n-best rescoring, perplexity) and
+``encode_text``; with ``unit`` and ``vocab`` that makes the nine members of the protocol below.
 
 All scores are natural logs (KenLM's log10 values are converted). ``unit`` says whether the LM's
 units are the acoustic model's BPE tokens (``"token"``) or words (``"word"``); ``vocab`` lists the
-unit strings, index = unit id. ``score_sentences`` gives whole-sentence log-probabilities for
-n-best rescoring and perplexity, and ``encode_text`` maps text to the LM's units.
+unit strings, index = unit id. ``score_sentences`` gives whole-sentence log-probabilities, and
+``encode_text`` maps text to the LM's units.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ TINY = SANMConfig(input_size=24, output_size=16, attention_heads=2, linear_units
 
 
 def paraformer_keys(cfg: SANMConfig) -> dict[str, tuple[int, ...]]:
-    """Key names and shapes of a FunASR SANM encoder, written out from ARCHITECTURE.md §2.3
-    (independently of asrkit's module tree, so a renamed module fails this test)."""
+    """Key names and shapes of a FunASR SANM encoder checkpoint (paraformer-large's ``encoder.*`` state dict),
+    written out by hand (independently of asrkit's module tree, so a renamed module fails this test)."""
     d, i, u, k = cfg.output_size, cfg.input_size, cfg.linear_units, cfg.kernel_size
     keys: dict[str, tuple[int, ...]] = {}
     layers = [("encoders0.0", i)] + [(f"encoders.{n}", d) for n in range(cfg.num_blocks - 1)]

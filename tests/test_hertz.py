@@ -31,7 +31,7 @@ FULL = HertzCodecConfig()
 TINY = HertzCodecConfig(encode_channels=2, channel_ratios=(2, 4, 8, 8, 8, 8), latent_dim=8)
 
 
-# ---- the official layout, written out from ARCHITECTURE.md §3.2-3.3 (not from asrkit's modules) -----------
+# ---- the released codec checkpoint's layout, written out by hand (not from asrkit's modules) ---------------
 def official_codec_shapes() -> dict[str, tuple[int, ...]]:
     """Unfolded weight shapes and biases of the released codec's encoder side, keyed by layer name."""
     shapes = {"encoder.res_stack.0.conv.weight": (16, 1, 7)}
@@ -276,7 +276,7 @@ def test_quantizer_checkpoint_codes_and_indices(tmp_path):
     assert out.indices.dtype == torch.long and out.indices.min() >= 0 and out.indices.max() < 32768
     allowed = torch.arange(-4, 4) / 4
     assert torch.isin(out.codes, allowed).all() and len(out.codes.unique()) == 8
-    # Index formula of ARCHITECTURE.md §3.4, and its inverse.
+    # FSQ's index formula (Mentzer et al., 2023, "Finite Scalar Quantization", arXiv 2309.15505), and its inverse.
     expect = ((out.codes * 4 + 4) * torch.tensor([1, 8, 64, 512, 4096])).sum(-1).round().long()
     assert torch.equal(out.indices, expect)
     assert torch.equal(q.compressor.indices_to_codes(out.indices), out.codes)

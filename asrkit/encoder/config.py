@@ -10,7 +10,7 @@ from asrkit.utils.config_io import from_dict, require_fraction, require_positive
 
 @dataclass
 class SANMConfig:
-    """Defaults are paraformer-large's encoder (ARCHITECTURE.md §2.1): 50 blocks of 512 dims."""
+    """Defaults are paraformer-large's encoder (FunASR, github.com/modelscope/FunASR): 50 blocks of 512 dims."""
 
     input_size: int = 560
     output_size: int = 512

@@ -21,7 +21,8 @@ _EPS = float(np.finfo(np.float32).eps)
 
 @dataclass(frozen=True)
 class FbankConfig:
-    """Defaults are MooER's exact settings (ARCHITECTURE.md §1.1 step 2)."""
+    """Defaults are MooER's front-end settings (its FunASR ``WavFrontend`` configuration,
+    github.com/MooreThreads/MooER)."""
 
     sample_rate: int = 16000
     num_mel_bins: int = 80

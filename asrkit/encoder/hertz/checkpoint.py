@@ -12,7 +12,7 @@ Both are folded into a plain ``<layer>.weight``; a plain weight is accepted as i
 every encoder and ``compressor.proj_in`` key must be there with its shape, and any other key is
 refused, except the decoder side (``decoder.*``, ``compressor.proj_out.*``), which this encoder does
 not build. hertz-dev itself loads the codec with ``strict=False``, which silently keeps random
-weights when a name does not match (ARCHITECTURE.md §5.1); here that is a UserError.
+weights when a name does not match (github.com/Standard-Intelligence/hertz-dev); here that is a UserError.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The hertz-codec encoder: 16 kHz audio -> 32-dim Gaussian latents at 8 Hz (one per 2000 samples).
 
-Architecture (hertz-dev's WaveCodec encoder side, ARCHITECTURE.md §3.2; causal AudioDec-style ResNet,
-Wu et al., 2023, "AudioDec: An Open-source Streaming High-fidelity Neural Audio Codec"):
+Architecture (hertz-dev's WaveCodec encoder side, github.com/Standard-Intelligence/hertz-dev; causal
+AudioDec-style ResNet, Wu et al., 2023, "AudioDec: An Open-source Streaming High-fidelity Neural Audio Codec"):
 
     x = wave / 0.05
     x = CausalConv(1 -> 16, k 7)                                          "data conv", no bias
@@ -141,7 +141,7 @@ class HertzCodecEncoder(nn.Module):
         return self.config.hop
 
     def encoder_parameters(self) -> int:
-        """Parameters of the ResNet stack alone (the 5,515,824 of ARCHITECTURE.md §3.2)."""
+        """Parameters of the ResNet stack alone (5,515,824 in the released codec)."""
         return sum(p.numel() for p in self.encoder.parameters())
 
     def hidden(self, wave: torch.Tensor) -> torch.Tensor:

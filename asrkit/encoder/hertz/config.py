@@ -1,7 +1,7 @@
 """Configuration of the hertz-codec encoder and of its 15-bit latent quantizer.
 
 Defaults are the released ``make_tokenizer`` codec of hertz-dev (Standard Intelligence, 2024,
-"hertz-dev", si.inc/hertz-dev) and its ``inference_volcano_3`` quantizer; ARCHITECTURE.md §3.
+"hertz-dev", si.inc/hertz-dev, github.com/Standard-Intelligence/hertz-dev) and its ``inference_volcano_3`` quantizer.
 """
 
 from __future__ import annotations

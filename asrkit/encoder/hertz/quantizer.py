@@ -15,7 +15,7 @@ Maps each 32-dim codec latent to one of 8^5 = 32768 codes, the "phonetic scaffol
 
 Rounding uses a straight-through estimator (identity gradient), so the module stays trainable.
 Checkpoint keys are exactly ``input.*``, ``ffnn.gateup_proj.weight``, ``ffnn.down_proj.weight``,
-``compressor.project_{in,out}.*``; the FSQ constants are non-persistent buffers (ARCHITECTURE.md §3.4).
+``compressor.project_{in,out}.*``; the FSQ constants are non-persistent buffers (not checkpoint keys).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Incremental (streaming) hertz-codec encoding with bounded state.
 
-hertz-dev streams by re-encoding a rolling 6 s window for every 125 ms chunk (ARCHITECTURE.md §3.6),
-about 48x the work of one chunk. Here every layer keeps only the left context it still needs, so each
-sample is processed once and the result equals the offline encoder's (up to float rounding):
+hertz-dev's inference code (github.com/Standard-Intelligence/hertz-dev) re-encodes a rolling 6 s window for
+every 125 ms chunk, about 48x the work of one chunk. Here every layer keeps only the left context it still
+needs, so each sample is processed once and the result equals the offline encoder's (up to float rounding):
 
 - causal conv (kernel k, dilation d, stride s): conceptually the input is P = [(k-1) d zeros] + x and
   output n reads P[n s : n s + (k-1) d + 1]. The state is the not-yet-consumed tail of P; it starts as

@@ -1,4 +1,4 @@
-"""MooER's LinearAdapter (``encoder_projector``; ARCHITECTURE.md §1.1 step 6, SLAM-LLM's "linear" projector).
+"""MooER's LinearAdapter (``encoder_projector``, github.com/MooreThreads/MooER; SLAM-LLM's "linear" projector).
 
 With downsample rate k, encoder frames ``e_1..e_T`` (T mod k trailing frames dropped) become
 ``T // k`` LLM embeddings ``y_j = W_2 ReLU(W_1 [e_{kj}; ...; e_{kj+k-1}] + b_1) + b_2``: k consecutive

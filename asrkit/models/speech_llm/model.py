@@ -1,9 +1,10 @@
 """MooER-style speech LLM: frozen encoder -> LinearAdapter (one embedding per 120 ms) -> causal LLM + LoRA.
 
-Pipeline (ARCHITECTURE.md §1.1): 16 kHz waveform -> Kaldi fbank (80) -> LFR 7/6 -> ``am.mvn`` CMVN ->
-SANM encoder (60 ms frames, frozen) -> :class:`LinearAdapter` (k = 2 frames concatenated, 120 ms per
-embedding) -> ``[audio + chat-templated prompt]`` left-padded (:mod:`.prompt`) -> Qwen2 (``*ForCausalLM``)
-with LoRA (peft; r 64, alpha 16, dropout 0.05 on q,k,v,o,up,gate,down). Trained parts: adapter and LoRA.
+Pipeline (MooER, github.com/MooreThreads/MooER; arXiv 2408.05101): 16 kHz waveform -> Kaldi fbank (80) ->
+LFR 7/6 -> ``am.mvn`` CMVN -> SANM encoder (60 ms frames, frozen) -> :class:`LinearAdapter` (k = 2 frames
+concatenated, 120 ms per embedding) -> ``[audio + chat-templated prompt]`` left-padded (:mod:`.prompt`) ->
+Qwen2 (``*ForCausalLM``) with LoRA (peft; r 64, alpha 16, dropout 0.05 on q,k,v,o,up,gate,down). Trained parts:
+adapter and LoRA.
 
 Training loss: ``-sum_t log p(y_t | audio, prompt, y_<t)`` over the answer tokens (the target text and
 the final ``<|im_end|>``), as MooER/SLAM-LLM (labels -100 over audio and prompt).

@@ -1,4 +1,4 @@
-"""Load a MooER release folder (ARCHITECTURE.md §1.3) with a separately given Qwen2-Instruct folder.
+"""Load a MooER release folder (github.com/MooreThreads/MooER) with a separately given Qwen2-Instruct folder.
 
 Release layout::
 

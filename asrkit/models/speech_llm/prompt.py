@@ -1,4 +1,5 @@
-"""MooER prompt templates, audio/prompt splicing and left-padded batching (ARCHITECTURE.md §1.1 step 7).
+"""MooER prompt templates, audio/prompt splicing and left-padded batching (as in MooER's inference code,
+github.com/MooreThreads/MooER).
 
 A MooER input row is ``[pad ... pad][audio_1 .. audio_A][<|im_start|>system ... assistant\\n]``:
 

@@ -1,7 +1,7 @@
 """The LLM's tokenizer: a Hugging Face tokenizer folder with Qwen's chat special tokens.
 
 A real Qwen2-Instruct folder (``vocab.json``/``merges.txt``/``tokenizer.json``) and the tiny LLMs made
-here (``tokenizer.json``) load the same way. The roles are Qwen2's (ARCHITECTURE.md §1.1 step 8):
+here (``tokenizer.json``) load the same way. The roles are Qwen2-Instruct's (its tokenizer_config.json):
 ``<|im_end|>`` ends the assistant turn (EOS), ``<|endoftext|>`` pads, ``<|im_start|>`` opens a turn,
 and there is no BOS.
 
