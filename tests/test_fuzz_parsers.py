@@ -158,7 +158,7 @@ def _train_config(path):
 
 
 def _lm_train_config(path):
-    from lm.neural.train import LMTrainConfig
+    from asrkit.train.lm import LMTrainConfig
 
     return LMTrainConfig.load(path)
 

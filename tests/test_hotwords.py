@@ -11,10 +11,10 @@ import torch
 
 from asrkit.errors import UserError
 from asrkit.inference import DecodeConfig
+from asrkit.inference.emissions_decoder import EmissionsDecoder
 from asrkit.inference.hotwords import build_context_graph, read_hotwords
 from decoders.context_graph import ContextGraph
 from decoders.ctc_prefix_beam import ctc_prefix_beam_search_batch, ctc_prefix_beam_search_reference
-from decoders.emissions_decoder import EmissionsDecoder
 from decoders.scorer import WeightedScorer
 from decoders.vocabulary import Vocabulary
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from asrkit.data.results import ResultWriter, check_output_path
 from asrkit.errors import UserError
-from decoders.emissions_decoder import EmissionsDecoder
+from asrkit.inference.emissions_decoder import EmissionsDecoder
 from decoders.vocabulary import Vocabulary
 
 

@@ -1,33 +1,11 @@
-"""Bundled models live in ``asrkit/pretrained/<name>/`` (inside the package, so a plain pip install
-has them) and are chosen by name; any other model is a folder path."""
+"""Load any model folder by its config's ``model_type`` (bundled names are resolved by
+:mod:`asrkit.models.bundled`, re-exported here)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from asrkit.errors import UserError
+from asrkit.models.bundled import DEFAULT_MODEL, PRETRAINED_DIR, bundled_models, resolve_model_dir  # noqa: F401
 from asrkit.utils.config_io import read_json_object
-
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
-DEFAULT_MODEL = "bible-en-ctc-small"
-
-
-def bundled_models() -> dict[str, Path]:
-    if not PRETRAINED_DIR.is_dir():
-        return {}
-    return {p.name: p for p in sorted(PRETRAINED_DIR.iterdir()) if (p / "config.json").exists()}
-
-
-def resolve_model_dir(name_or_dir: str | None) -> Path:
-    name = name_or_dir or DEFAULT_MODEL
-    path = Path(name)
-    if path.is_dir():
-        return path
-    models = bundled_models()
-    if name in models:
-        return models[name]
-    known = ", ".join(models) or "none"
-    raise UserError(f"{name}: neither a model folder nor a bundled model name (bundled: {known})")
 
 
 def load_model(name_or_dir: str | None = None):

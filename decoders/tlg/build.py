@@ -40,9 +40,9 @@ from decoders.tlg.graph import (
 )
 from decoders.tlg.lexicon import build_lexicon, lexicon_fst
 from decoders.tlg.topology import TOPOLOGIES, ctc_topology
+from lm.ngram.arpa import guess_unit, read_unigrams
 from lm.ngram.build import file_sha1, meta_path
 from lm.ngram.gfst import DISAMBIG, build_gfst
-from lm.ngram.kenlm_lm import guess_unit, read_unigrams
 
 
 def _check_word_lm(arpa: Path) -> None:

@@ -170,7 +170,7 @@ def build_ngram(
             meta["tokenizer_pieces"] = tok.vocab_size
         if build_binary is not None:
             if unit == "word":
-                from lm.ngram.kenlm_lm import read_unigrams
+                from lm.ngram.arpa import read_unigrams
 
                 # kenlm.Model cannot enumerate a binary's vocabulary, so keep it here.
                 meta["vocab"] = [w for w in read_unigrams(arpa) if w not in ("<s>", "</s>")]

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from asrkit.errors import UserError
-from lm.ngram.kenlm_lm import SPECIAL, is_kenlm_binary, read_unigrams
+from lm.ngram.arpa import SPECIAL, is_kenlm_binary, read_unigrams
 
 DISAMBIG = "#0"
 

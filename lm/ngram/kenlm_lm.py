@@ -29,79 +29,24 @@ contain sentencepiece word-start pieces (``▁...``), else ``word``.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from asrkit.errors import UserError
 from asrkit.text import lm_words
-from asrkit.tokenizer.spm import WORD_START, Tokenizer
+from asrkit.tokenizer.spm import Tokenizer
 from asrkit.utils.native_stderr import captured_stderr
+from lm.ngram.arpa import SPECIAL, guess_unit, is_kenlm_binary, read_unigrams  # noqa: F401  (re-exported)
 from lm.ngram.build import file_sha1, meta_path
 
 LN10 = math.log(10.0)
 BLANK_LOGPROB = -1.0e10
-SPECIAL = ("<s>", "</s>")
-_BINARY_MAGIC = b"mmap lm "
-
-
-def is_kenlm_binary(path: str | Path) -> bool:
-    """True for a KenLM binary (``build_binary`` output), which starts with ``mmap lm http://kheafield.com``."""
-    with open(path, "rb") as f:
-        return f.read(len(_BINARY_MAGIC)) == _BINARY_MAGIC
-
-
-def guess_unit(vocabulary: Iterable[str]) -> str:
-    """The unit of an n-gram LM without a ``.meta.json``: ``"token"`` when its vocabulary holds sentencepiece
-    pieces (words never start with the word-start mark), else ``"word"``."""
-    return "token" if any(w.startswith(WORD_START) for w in vocabulary) else "word"
-
-
-def read_unigrams(path: str | Path) -> list[str]:
-    """The words of an ARPA file's ``\\1-grams:`` section, in file order (``.gz`` files too).
-
-    Stops at the next section, so a large ARPA is not read past its unigrams.
-    """
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    words: list[str] = []
-    try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            seen_data = in_unigrams = False
-            for line in f:
-                line = line.strip()
-                if not seen_data:
-                    if not line:
-                        continue
-                    if line != "\\data\\":
-                        raise UserError(f"{path}: not an ARPA file (first line is {line[:40]!r}, not \\data\\)")
-                    seen_data = True
-                elif line == "\\1-grams:":
-                    in_unigrams = True
-                elif in_unigrams:
-                    if not line:
-                        continue
-                    if line.startswith("\\"):
-                        break
-                    fields = line.split()
-                    if len(fields) < 2:
-                        raise UserError(f"{path}: malformed unigram line {line[:40]!r}")
-                    words.append(fields[1])
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not an ARPA file (not UTF-8 text)") from None
-    except (OSError, EOFError) as err:
-        raise UserError(f"{path}: cannot read ({err})") from None
-    if not words:
-        raise UserError(f"{path}: ARPA file has no \\1-grams: section")
-    return words
-
-
 def _read_words_txt(path: Path) -> list[str]:
     words = []
     for line in path.read_text(encoding="utf-8").splitlines():

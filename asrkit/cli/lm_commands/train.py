@@ -2,7 +2,7 @@
 
 Writes the LM folder OUTPUT (config.json, model.safetensors, tokenizer.model, train_history.json) and,
 in EXP (default OUTPUT.exp), train.log, train_config.json and the resumable checkpoint.pt. The config
-JSON is ``{"model": {...}, "optim": {...}}`` (see lm/neural/train.py). Several processes:
+JSON is ``{"model": {...}, "optim": {...}}`` (see asrkit/train/lm.py). Several processes:
 ``torchrun --nproc_per_node N -m asrkit.cli.main lm train ...`` (DDP; gloo on CPU, nccl on GPU).
 """
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lm.neural.train import LMTrainConfig, LMTrainer
+    from asrkit.train.lm import LMTrainConfig, LMTrainer
 
     torch.set_num_threads(args.threads)
     cfg = LMTrainConfig.load(args.config)

@@ -37,7 +37,7 @@ def load_speech_llm(path: str | Path, llm: str | Path | None = None, task: str =
     asr_ast -> asr_ast_mtl/); an asrkit folder serves every task in its config's ``prompts``.
     ``dtype``: the LLM's weights (default float32; "bf16" for large LLMs); the encoder and adapter stay float32.
     """
-    from asrkit.models.registry import resolve_model_dir
+    from asrkit.models.bundled import resolve_model_dir
     from asrkit.models.speech_llm.mooer_release import is_mooer_release, load_mooer_release
 
     folder = resolve_model_dir(str(path))

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from common import stable_hash
 
+from asrkit.inference.emissions_decoder import EmissionsDecoder
 from asrkit.text import normalize_text
-from decoders.emissions_decoder import EmissionsDecoder
 from decoders.vocabulary import Vocabulary
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")

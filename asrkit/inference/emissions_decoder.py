@@ -1,6 +1,6 @@
 """Decode any CTC model's log-probabilities with every asrkit method, LM and hotwords.
 
-    from decoders.emissions_decoder import EmissionsDecoder
+    from asrkit.inference.emissions_decoder import EmissionsDecoder
     from decoders.vocabulary import Vocabulary
     vocab = Vocabulary.from_tokens_txt("tokens.txt")                    # or from_sentencepiece / from_chars
     dec = EmissionsDecoder(vocab, method="shallow_fusion", lm="words.arpa", lm_weight=0.5,
