@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from asrkit.frontend import Frontend, lfr_length
+from asrkit.train.batching import bucket_batches
 
 
 @dataclass
@@ -20,31 +20,13 @@ class Example:
 
 
 def make_batches(examples: list[Example], max_frames: int, seed: int, lfr_n: int = 6) -> list[list[int]]:
-    """Group examples of similar length so each batch holds at most ``max_frames`` padded LFR frames.
-
-    Examples are sorted by length inside random windows of 100 batches: padding stays low while
-    batch order (and composition, across epochs) still varies with ``seed``.
+    """Group examples of similar length so each batch holds at most ``max_frames`` padded LFR frames
+    (:func:`asrkit.train.batching.bucket_batches`). Examples are sorted by length inside random windows of
+    100 batches: padding stays low while batch order (and composition, across epochs) still varies with ``seed``.
     """
-    rng = random.Random(seed)
-    order = list(range(len(examples)))
-    rng.shuffle(order)
-    window = max(1, len(order) // 100) * 50 or len(order)
-    batches: list[list[int]] = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start : start + window], key=lambda i: examples[i].frames)
-        cur: list[int] = []
-        longest = 0
-        for i in chunk:
-            n = lfr_length(examples[i].frames, lfr_n)
-            if cur and max(longest, n) * (len(cur) + 1) > max_frames:
-                batches.append(cur)
-                cur, longest = [], 0
-            cur.append(i)
-            longest = max(longest, n)
-        if cur:
-            batches.append(cur)
-    rng.shuffle(batches)
-    return batches
+    window = max(1, len(examples) // 100) * 50 or len(examples)
+    return bucket_batches([lfr_length(e.frames, lfr_n) for e in examples], max_frames, seed, window=window,
+                          sort_key=[e.frames for e in examples])
 
 
 def spec_augment(feats: torch.Tensor, gen: torch.Generator, n_freq: int = 2, max_f: int = 10,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from asrkit.errors import UserError
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer
 from asrkit.train import distributed
+from asrkit.train.batching import bucket_batches
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
 from asrkit.utils.config_io import from_dict, read_json_object
 from asrkit.utils.progress import progress
@@ -94,22 +94,10 @@ def load_corpus(path: str | Path, tok: Tokenizer, lang: str | None = None) -> li
 
 
 def make_batches(lengths: list[int], max_tokens: int, seed: int) -> list[list[int]]:
-    """Indices grouped by length (random tie order), each batch's ``n * (max_len + 1) <= max_tokens``;
-    batch order shuffled. Deterministic given ``seed``."""
-    rng = random.Random(seed)
-    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
-    batches, cur, cur_max = [], [], 0
-    for i in order:
-        m = max(cur_max, lengths[i] + 1)
-        if cur and m * (len(cur) + 1) > max_tokens:
-            batches.append(cur)
-            cur, m = [], lengths[i] + 1
-        cur.append(i)
-        cur_max = m
-    if cur:
-        batches.append(cur)
-    rng.shuffle(batches)
-    return batches
+    """Indices grouped by length (random tie order), each batch's ``n * (max_len + 1) <= max_tokens``
+    (the ``+ 1``: ``</s>``); batch order shuffled. Deterministic given ``seed``
+    (:func:`asrkit.train.batching.bucket_batches`)."""
+    return bucket_batches([n + 1 for n in lengths], max_tokens, seed)
 
 
 class LMTrainer(Bookkeeping):
