@@ -9,7 +9,7 @@ from asrkit.encoder import SANMConfig
 from asrkit.encoder.hertz import HertzCodecConfig
 from asrkit.errors import UserError
 from asrkit.tokenizer.spm import UNIT_TYPES
-from asrkit.utils.config_io import from_dict, read_json_object
+from asrkit.utils.config_io import from_dict, load_config
 
 
 @dataclass
@@ -63,7 +63,7 @@ class TrainConfig:
     def load(cls, path: str | Path) -> TrainConfig:
         """Unknown keys and wrong types are refused, naming the file and the key (asrkit/utils/config_io.py)."""
         path = Path(path)
-        cfg = from_dict(cls, read_json_object(path, "training config"), str(path))
+        cfg = load_config(cls, path, "training config")
         if cfg.units not in UNIT_TYPES:
             raise UserError(f"{path}: units must be one of {', '.join(UNIT_TYPES)}, not {cfg.units!r}")
         if cfg.frontend not in ("paraformer", "hertz"):

@@ -34,7 +34,7 @@ from asrkit.tokenizer import Tokenizer
 from asrkit.train import distributed
 from asrkit.train.batching import bucket_batches
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
-from asrkit.utils.config_io import from_dict, read_json_object
+from asrkit.utils.config_io import from_dict, load_config
 from asrkit.utils.progress import progress
 from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig, sentence_batch
 
@@ -63,11 +63,9 @@ class LMTrainConfig:
 
     @classmethod
     def load(cls, path: str | Path | None) -> LMTrainConfig:
+        cfg = load_config(cls, path, "LM training config")
         if path is None:
-            return cls()
-        path = Path(path)
-        # Unknown keys and wrong types are refused, naming the file and the key (asrkit/utils/config_io.py).
-        cfg = from_dict(cls, read_json_object(path, "LM training config"), str(path))
+            return cfg
         if "vocab_size" in cfg.model:
             raise UserError(f"{path}: model.vocab_size comes from the tokenizer; remove it")
         from_dict(TransformerLMConfig, {**cfg.model, "vocab_size": 2}, f"{path}: model")  # its keys and types

@@ -199,6 +199,15 @@ def from_dict(cls: type[T], d: Any, where: str, aliases: dict[str, str] | None =
         raise UserError(f"{where}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 
 
+def load_config(cls: type[T], path: str | Path | None, what: str) -> T:
+    """The one config loader of every trainer: dataclass ``cls`` from the JSON object in ``path`` (its
+    defaults when ``path`` is None), unknown keys and wrong types refused naming the file and the key;
+    ``what`` names the file's role in messages ("training config", ...)."""
+    if path is None:
+        return cls()
+    return from_dict(cls, read_json_object(path, what), str(path))
+
+
 def require_positive(obj: object, *names: str) -> None:
     """Sizes and counts of a config (``num_blocks``, ``n_heads``, ...) must be at least 1: 0 or a negative value
     would fail later, deep in model construction, instead of here with the key named."""

@@ -36,7 +36,7 @@ from asrkit.models.speech_llm.prompt import QWEN_CHAT_TEMPLATE, TASK_PROMPTS, re
 from asrkit.models.speech_llm.tokenizer import LLMTokenizer, train_bpe_tokenizer
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
-from asrkit.utils.config_io import from_dict, read_json_object
+from asrkit.utils.config_io import load_config
 from asrkit.utils.progress import progress
 
 
@@ -76,11 +76,7 @@ class PretrainConfig:
 
     @classmethod
     def load(cls, path: str | Path | None) -> PretrainConfig:
-        if path is None:
-            return cls()
-        path = Path(path)
-        # Unknown keys and wrong types are refused, naming the file and the key (asrkit/utils/config_io.py).
-        return from_dict(cls, read_json_object(path, "LLM pretraining config"), str(path))
+        return load_config(cls, path, "LLM pretraining config")
 
     def to_dict(self) -> dict:
         return {"model": asdict(self.model), "optim": asdict(self.optim)}
