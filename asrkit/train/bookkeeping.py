@@ -14,6 +14,8 @@ from asrkit.utils.safe_load import load_torch
 
 # What save_checkpoint writes and resume needs.
 _CHECKPOINT_KEYS = ("model", "opt", "sched", "epoch", "batch_in_epoch", "step", "rng")
+# Steps after which a time budget first fits the number of epochs (the step time has settled by then).
+BUDGET_PROBE_STEPS = 30
 
 
 def warmup_cosine(warmup_steps: int, final_lr_ratio: float, total_steps: int) -> Callable[[int], float]:
@@ -28,12 +30,62 @@ def warmup_cosine(warmup_steps: int, final_lr_ratio: float, total_steps: int) ->
     return f
 
 
+def epochs_schedule(optim, steps_per_epoch: int, offset: int = 0) -> Callable[[int], float]:
+    """:func:`warmup_cosine` over ``optim.epochs`` read at every step, so that a time budget
+    (:meth:`Bookkeeping.fit_epochs_to_budget`) can stretch or shrink the decay after the run has started;
+    ``offset`` steps (a warm-up phase with its own LR) come before it."""
+    return lambda step: warmup_cosine(optim.warmup_steps, optim.final_lr_ratio,
+                                      optim.epochs * steps_per_epoch)(step - offset)
+
+
 class Bookkeeping:
     """Mixin for trainers with ``main``, ``exp``, ``device``, ``model``, ``opt``, ``sched``, ``epoch``,
     ``batch_in_epoch``, ``step`` and ``history`` attributes."""
 
     main: bool
     exp: Path
+    # --time-budget: seconds this run may train (None: train to optim.epochs).
+    time_budget_s: float | None = None
+    _run_t0: float = 0.0
+    _run_step0: int = 0
+
+    def start_clock(self) -> None:
+        """Mark the start of this run's training (the budget counts from here, after data loading)."""
+        self._run_t0, self._run_step0 = time.monotonic(), self.step
+
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._run_t0
+
+    def out_of_time(self) -> bool:
+        return self.time_budget_s is not None and self.elapsed_s() >= self.time_budget_s
+
+    def fit_epochs_to_budget(self, optim, steps_per_epoch: int, epochs_done_in_run: int = 0) -> None:
+        """Set ``optim.epochs`` (never above the configured number) to what fits in the time budget.
+
+        Measured after a first few steps (seconds per step, 15 % margin for the per-epoch dev pass) and
+        again at each epoch end (whole seconds per epoch, dev pass included). The LR schedule reads
+        ``optim.epochs`` at every step (:func:`epochs_schedule`), so the cosine decay ends with the budget.
+        The chosen number is logged: ``--epochs N`` without a budget gives the same schedule on any machine."""
+        if self.time_budget_s is None:
+            return
+        cap = getattr(self, "_epochs_cap", None)
+        if cap is None:
+            cap = self._epochs_cap = optim.epochs
+        elapsed, steps = self.elapsed_s(), self.step - self._run_step0
+        if steps <= 0:
+            return
+        remaining = max(0.0, self.time_budget_s - elapsed)
+        if epochs_done_in_run > 0:
+            per_epoch = elapsed / epochs_done_in_run
+            fit = self.epoch + int(remaining // per_epoch)
+        else:
+            per_epoch = 1.15 * elapsed / steps * steps_per_epoch
+            fit = int(self.epoch + self.batch_in_epoch / steps_per_epoch + remaining / per_epoch)
+        epochs = max(self.epoch if epochs_done_in_run > 0 else 1, min(cap, fit))
+        if epochs != optim.epochs:
+            self.log(f"time budget {self.time_budget_s:.0f} s: {per_epoch:.1f} s/epoch -> {epochs} epochs "
+                     f"(reproduce without a budget: --epochs {epochs})")
+            optim.epochs = epochs
 
     def log(self, msg: str) -> None:
         if self.main:
@@ -47,8 +99,11 @@ class Bookkeeping:
         and write a checkpoint every ``save_every`` steps."""
         self.opt.zero_grad(set_to_none=True)
         (loss / n).backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip)
-        self.opt.step()
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip)
+        if torch.isfinite(norm):
+            self.opt.step()
+        else:  # one overflowing batch (bf16) must not turn every weight into NaN: skip its update
+            self.log(f"step {self.step + 1}: non-finite gradient norm, update skipped")
         self.sched.step()
         self.step += 1
         self.batch_in_epoch = batch_index + 1

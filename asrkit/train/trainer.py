@@ -31,7 +31,7 @@ from asrkit.models.hertz_frontend import HertzFrontendConfig
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer, train_tokenizer
 from asrkit.train import distributed
-from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
+from asrkit.train.bookkeeping import BUDGET_PROBE_STEPS, Bookkeeping, epochs_schedule
 from asrkit.train.config import TrainConfig
 from asrkit.train.dataset import Example, collate, make_batches
 from asrkit.train.features import dump_features, feature_stats
@@ -153,8 +153,7 @@ class Trainer(Bookkeeping):
             lr=o.lr, betas=(0.9, 0.98),
         )
         self.steps_per_epoch = len(make_batches(self.train_ex, o.max_frames, o.seed, self.batch_lfr_n)) // self.world
-        schedule = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, schedule)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, epochs_schedule(o, self.steps_per_epoch))
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.history: list[dict] = []
         if self.main:
@@ -231,10 +230,12 @@ class Trainer(Bookkeeping):
         return loss, len(batch)
 
     def train(self, stop_after_epoch: int | None = None) -> None:
-        """Train to ``optim.epochs``; ``stop_after_epoch`` pauses earlier (same LR schedule, resumable)."""
+        """Train to ``optim.epochs``; ``stop_after_epoch`` pauses earlier (same LR schedule, resumable).
+        With ``time_budget_s`` the number of epochs is fitted to the budget (:meth:`fit_epochs_to_budget`)."""
         o = self.cfg.optim
-        last = o.epochs if stop_after_epoch is None else min(o.epochs, stop_after_epoch)
-        while self.epoch < last:
+        self.start_clock()
+        done_in_run = 0
+        while self.epoch < (o.epochs if stop_after_epoch is None else min(o.epochs, stop_after_epoch)):
             batches = make_batches(self.train_ex, o.max_frames, o.seed + self.epoch, self.batch_lfr_n)
             batches = batches[self.rank :: self.world][: self.steps_per_epoch]
             self.ddp.train()
@@ -254,8 +255,15 @@ class Trainer(Bookkeeping):
                     bar.set_postfix(loss=f"{avg:.2f}")
                     self.log(f"epoch {self.epoch + 1} step {self.step} loss/utt {avg:.3f} "
                              f"lr {self.sched.get_last_lr()[0]:.2e} {tot_utts / (time.time() - t0):.1f} utt/s")
+                if self.step - self._run_step0 == BUDGET_PROBE_STEPS:
+                    self.fit_epochs_to_budget(o, self.steps_per_epoch)
+                if self.out_of_time():
+                    self.log(f"time budget reached in epoch {self.epoch + 1} (batch {bi + 1}/{len(batches)})")
+                    o.epochs = self.epoch + 1
+                    break
             self.epoch += 1
             self.batch_in_epoch = 0
+            done_in_run += 1
             if self.main:
                 dev = self.evaluate() if self.dev else {}
                 rec = {"epoch": self.epoch, "train_loss": tot_loss / max(1, tot_utts), **dev}
@@ -264,6 +272,7 @@ class Trainer(Bookkeeping):
                                               for k, v in rec.items()))
                 torch.save(self.model.state_dict(), self.exp / f"epoch-{self.epoch}.pt")
             self.save_checkpoint()
+            self.fit_epochs_to_budget(o, self.steps_per_epoch, done_in_run)
         if self.main and self.epoch >= o.epochs:
             self.finalize()
         distributed.cleanup()

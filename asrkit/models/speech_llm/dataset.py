@@ -36,8 +36,8 @@ def _encoder_key(encoder: torch.nn.Module, frontend: Frontend) -> str:
         h.update(k.encode())
         h.update(v.detach().float().cpu().numpy().tobytes())
     if frontend.cmvn is not None:
-        h.update(frontend.cmvn.shift.numpy().tobytes())
-        h.update(frontend.cmvn.scale.numpy().tobytes())
+        h.update(frontend.cmvn.shift.cpu().numpy().tobytes())
+        h.update(frontend.cmvn.scale.cpu().numpy().tobytes())
     h.update(json.dumps(frontend.config.to_dict(), sort_keys=True).encode())
     return h.hexdigest()[:10]
 
@@ -79,9 +79,10 @@ def encoder_cache(manifest: str | Path, encoder: torch.nn.Module, frontend: Fron
         feats = [frontend.lfr(torch.from_numpy(np.asarray(fb[u["offset"] : u["offset"] + u["frames"]],
                                                           dtype=np.float32))) for _, u in batch]
         lens = torch.tensor([f.shape[0] for f in feats])
-        enc, enc_lens = encoder(torch.nn.utils.rnn.pad_sequence(feats, batch_first=True), lens)
+        dev = next(encoder.parameters()).device  # a GPU, when the trainer has one, fills the cache much faster
+        enc, enc_lens = encoder(torch.nn.utils.rnn.pad_sequence(feats, batch_first=True).to(dev), lens.to(dev))
         for (uid, _), e, n in zip(batch, enc, enc_lens.tolist()):
-            chunks.append(e[:n].to(torch.float16).numpy())
+            chunks.append(e[:n].to(torch.float16).cpu().numpy())
             m = meta.get(uid, {})
             index[uid] = {"offset": offset, "frames": n, "text": m.get("text", ""),
                           "translation": m.get("translation", "")}

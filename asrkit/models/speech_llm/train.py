@@ -38,7 +38,7 @@ from asrkit.models.speech_llm.dataset import collate, encoder_cache, make_batche
 from asrkit.models.speech_llm.model import LossTerms, SpeechLLM, load_llm
 from asrkit.models.speech_llm.prompt import TASK_PROMPTS
 from asrkit.train import distributed
-from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
+from asrkit.train.bookkeeping import BUDGET_PROBE_STEPS, Bookkeeping, epochs_schedule
 from asrkit.utils.config_io import from_dict, read_json_object
 from asrkit.utils.progress import progress
 
@@ -100,7 +100,7 @@ def parse_spec(spec: str) -> tuple[Path, str]:
 class SpeechLLMTrainer(Bookkeeping):
     def __init__(self, config: SpeechLLMTrainConfig, encoder_model: str | Path, llm: str | Path, data: list[str],
                  exp: str | Path, dev: list[str] | None = None, feats_dir: str | Path | None = None,
-                 cache_dir: str | Path | None = None, init_adapter: str | Path | None = None):
+                 cache_dir: str | Path | None = None, init_adapter: str | Path | None = None, nj: int = 1):
         self.cfg = config
         self.exp = Path(exp)
         self.rank, self.world, self.device = distributed.setup()
@@ -108,14 +108,14 @@ class SpeechLLMTrainer(Bookkeeping):
         if self.main:
             self.exp.mkdir(parents=True, exist_ok=True)
             (self.exp / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        ctc = CTCModel.from_pretrained(encoder_model)
+        ctc = CTCModel.from_pretrained(encoder_model).to(self.device)
         cache = Path(cache_dir) if cache_dir else self.exp / "enc_cache"
         specs = [parse_spec(s) for s in data]
         dev_specs = [parse_spec(s) for s in dev or []]
         # Rank 0 fills the caches first so the other ranks only read them.
         if self.main:
             for path, _ in specs + dev_specs:
-                encoder_cache(path, ctc.encoder, ctc.frontend, cache, feats_dir)
+                encoder_cache(path, ctc.encoder, ctc.frontend, cache, feats_dir, nj=nj)
         distributed.barrier()
         caches = [encoder_cache(p, ctc.encoder, ctc.frontend, cache, feats_dir) for p, _ in specs + dev_specs]
         self.sources = [c[0] for c in caches]
@@ -164,13 +164,13 @@ class SpeechLLMTrainer(Bookkeeping):
         if self.steps_per_epoch == 0:
             raise UserError("too little data for one batch per process")
         self.warm_per_epoch = max(1, len(self._warm_batches(0)) // self.world)
-        main = warmup_cosine(o.warmup_steps, o.final_lr_ratio, o.epochs * self.steps_per_epoch)
+        main = epochs_schedule(o, self.steps_per_epoch, offset=o.ctc_warmup_steps)
 
         def schedule(step: int) -> float:
             # LR multiplier: the warm-up phase has its own constant LR, the main phase MooER's warmup + decay.
             if step < o.ctc_warmup_steps:
                 return min(1.0, (step + 1) / 100) * o.ctc_lr / o.lr
-            return main(step - o.ctc_warmup_steps)
+            return main(step)
 
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, schedule)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
@@ -249,6 +249,8 @@ class SpeechLLMTrainer(Bookkeeping):
     def train(self) -> None:
         o = self.cfg.optim
         self.warmup()
+        self.start_clock()
+        done_in_run = 0
         while self.epoch < o.epochs:
             batches = self._batches(self.epoch)[self.rank :: self.world][: self.steps_per_epoch]
             self.ddp.train()
@@ -265,8 +267,15 @@ class SpeechLLMTrainer(Bookkeeping):
                     bar.set_postfix(loss=f"{avg:.3f}")
                     self.log(f"epoch {self.epoch + 1} step {self.step} loss/token {avg:.3f} "
                              f"lr {self.sched.get_last_lr()[0]:.2e} {n_tok / (time.time() - t0):.0f} tokens/s")
+                if self.step - self._run_step0 == BUDGET_PROBE_STEPS:
+                    self.fit_epochs_to_budget(o, self.steps_per_epoch)
+                if self.out_of_time():
+                    self.log(f"time budget reached in epoch {self.epoch + 1} (batch {bi + 1}/{len(batches)})")
+                    o.epochs = self.epoch + 1
+                    break
             self.epoch += 1
             self.batch_in_epoch = 0
+            done_in_run += 1
             if self.main:
                 rec = {"epoch": self.epoch, "train_loss": tot / max(1, n_tok), **self.evaluate()}
                 self.history.append(rec)
@@ -278,6 +287,7 @@ class SpeechLLMTrainer(Bookkeeping):
                     json.dumps(self.history, indent=2) + "\n")
                 self.model.train()
             self.save_checkpoint()
+            self.fit_epochs_to_budget(o, self.steps_per_epoch, done_in_run)
         if self.main and self.epoch >= o.epochs:
             self.model.eval().save_pretrained(self.exp / "model")
             (self.exp / "model" / "train_history.json").write_text(json.dumps(self.history, indent=2) + "\n")
@@ -340,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
                         "pass that folder's llm/ as --llm)")
     p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
+    p.add_argument("--nj", type=int, default=1, help="processes for fbank extraction (first run only)")
+    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                   help="fit the number of epochs (at most optim.epochs) to this many minutes of training (after the "
+                        "encoder cache is built), from the measured step time; one process only")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
@@ -347,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.epochs is not None:
             cfg.optim.epochs = args.epochs
         trainer = SpeechLLMTrainer(cfg, args.encoder_model, args.llm, args.data, args.exp, args.dev,
-                                   args.feats_dir, args.cache_dir, args.init_adapter)
+                                   args.feats_dir, args.cache_dir, args.init_adapter, nj=args.nj)
+        if args.time_budget is not None:
+            if args.time_budget <= 0 or trainer.world > 1:
+                raise UserError("--time-budget: a positive number of minutes, with one process only")
+            trainer.time_budget_s = 60.0 * args.time_budget
         if args.resume:
             trainer.resume()
         trainer.train()

@@ -38,9 +38,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_speech_llm(args.model, llm=args.llm, task=args.task)
+    model = load_speech_llm(args.model, llm=args.llm, task=args.task).to(args.device)
     man = Path(args.manifest)
     utts = [json.loads(x) for x in man.read_text().splitlines() if x.strip()][: args.max_utts]
     waves = [load_audio(man.parent / u["audio"]) for u in utts]
@@ -64,7 +65,7 @@ def main() -> None:
                 f.write(json.dumps({"id": u["id"], "text": h}, ensure_ascii=False) + "\n")
         score = {"manifest": str(man), "task": args.task, "num_beams": beams, "n_utts": len(utts),
                  "audio_s": round(seconds, 1), "decode_s": round(elapsed, 1), "rtf": round(elapsed / seconds, 4),
-                 "threads": args.threads}
+                 "threads": args.threads, "device": args.device}
         if args.task == "asr_ast":
             parts = [split_multitask(h) for h in hyps]
             w = wer([u["text"] for u in utts], [t for t, _ in parts])
