@@ -49,9 +49,9 @@ class DecodeConfig:
     hotwords: str | None = None  # hotword file (phrase[<TAB>weight] per line): a context-graph scorer
     hotword_weight: float = 2.0  # bonus per matched hotword unit (times the phrase's weight)
     ctc_weight: float = 0.0  # speech LLM, asr: weight of the adapter CTC prefix score (joint CTC/attention)
+    llm: str | None = None  # speech LLM: the local Qwen2 folder a MooER release runs on (recorded by asrkit tune)
 
     def check(self) -> DecodeConfig:
-    llm: str | None = None  # speech LLM: the local Qwen2 folder a MooER release runs on (recorded by asrkit tune)
         """The checks that need no model: the method exists and has the flags it needs (methods.py)."""
         get_method(self.method).check_config(self)
         if (self.beam is not None and self.beam < 1) or self.nbest < 1:
