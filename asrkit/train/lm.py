@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,9 +32,9 @@ from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer
 from asrkit.train import distributed
 from asrkit.train.batching import bucket_batches
-from asrkit.train.bookkeeping import Bookkeeping, warmup_cosine
+from asrkit.train.bookkeeping import warmup_cosine
+from asrkit.train.loop import EpochTrainer
 from asrkit.utils.config_io import from_dict, load_config
-from asrkit.utils.progress import progress
 from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig, sentence_batch
 
 
@@ -98,10 +97,10 @@ def make_batches(lengths: list[int], max_tokens: int, seed: int) -> list[list[in
     return bucket_batches([n + 1 for n in lengths], max_tokens, seed)
 
 
-class LMTrainer(Bookkeeping):
+class LMTrainer(EpochTrainer):
     def __init__(self, config: LMTrainConfig, text: str | Path, tokenizer: str | Path, output: str | Path,
-                 exp: str | Path, dev: str | Path | None = None, lang: str | None = None):
-        self.cfg = config
+                 exp: str | Path, dev: str | Path | None = None, lang: str | None = None, quiet: bool = False):
+        self.cfg, self.quiet = config, quiet
         self.output, self.exp = Path(output), Path(exp)
         self.rank, self.world, self.device = distributed.setup()
         self.main = self.rank == 0
@@ -158,41 +157,33 @@ class LMTrainer(Bookkeeping):
                                reduction="sum")
         return loss, int((targets >= 0).sum())
 
+    # ---- the epoch loop's parts (asrkit/train/loop.py) --------------------------------------
+    loss_unit, rate_unit, postfix_name, postfix_format = "unit", "units/s", "ppl", ".1f"
+
+    def running_value(self, avg_loss: float) -> float:
+        return math.exp(min(avg_loss, 50))
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        return make_batches(self.lengths, self.cfg.optim.max_tokens, self.cfg.optim.seed + epoch)
+
+    def batch_loss(self, index: int, batch: list[int]) -> tuple[torch.Tensor, int, float, int]:
+        loss, n = self._nll(self.ddp, [self.train_sents[i] for i in batch])
+        return loss, n, loss.item(), n
+
+    def epoch_record(self, loss_sum: float, count: int) -> dict:
+        train_loss = loss_sum / max(1, count)
+        rec = {"train_loss": train_loss, "train_ppl": math.exp(min(train_loss, 50))}
+        if self.dev_sents:
+            rec["dev_ppl"] = self.evaluate()
+        return rec
+
+    def finish(self) -> None:
+        self.model.eval().save_pretrained(self.output)
+        (self.output / "train_history.json").write_text(json.dumps(self.history, indent=2) + "\n")
+        self.log(f"wrote {self.output}")
+
     def train(self) -> None:
-        o = self.cfg.optim
-        while self.epoch < o.epochs:
-            batches = make_batches(self.lengths, o.max_tokens, o.seed + self.epoch)
-            batches = batches[self.rank :: self.world][: self.steps_per_epoch]
-            self.ddp.train()
-            tot_loss, tot_units, t0 = 0.0, 0, time.time()
-            bar = progress(range(self.batch_in_epoch, len(batches)), desc=f"epoch {self.epoch + 1}/{o.epochs}",
-                           unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
-            for bi in bar:
-                loss, n = self._nll(self.ddp, [self.train_sents[i] for i in batches[bi]])
-                self.optimizer_step(loss, n, bi, o.grad_clip, o.save_every)
-                tot_loss += loss.item()
-                tot_units += n
-                if self.step % o.log_every == 0:
-                    avg = tot_loss / max(1, tot_units)
-                    bar.set_postfix(ppl=f"{math.exp(min(avg, 50)):.1f}")
-                    self.log(f"epoch {self.epoch + 1} step {self.step} loss/unit {avg:.3f} "
-                             f"lr {self.sched.get_last_lr()[0]:.2e} {tot_units / (time.time() - t0):.0f} units/s")
-            self.epoch += 1
-            self.batch_in_epoch = 0
-            if self.main:
-                train_loss = tot_loss / max(1, tot_units)
-                rec = {"epoch": self.epoch, "train_loss": train_loss, "train_ppl": math.exp(min(train_loss, 50))}
-                if self.dev_sents:
-                    rec["dev_ppl"] = self.evaluate()
-                self.history.append(rec)
-                self.log("end of " + " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                              for k, v in rec.items()))
-            self.save_checkpoint()
-        if self.main:
-            self.model.eval().save_pretrained(self.output)
-            (self.output / "train_history.json").write_text(json.dumps(self.history, indent=2) + "\n")
-            self.log(f"wrote {self.output}")
-        distributed.cleanup()
+        self.run_epochs(self.cfg.optim)
 
     @torch.inference_mode()
     def evaluate(self) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from asrkit.cli.argtypes import add_output
+from asrkit.cli.argtypes import add_output, add_quiet
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
     p.add_argument("--lang", default=None, help="language code for normalisation (only zh changes it)")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
+    add_quiet(p, "no progress bar or log lines on stdout (EXP/train.log is still written)")
     p.set_defaults(func=run)
 
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.optim.epochs = args.epochs
     output = Path(args.output)
     exp = Path(args.exp) if args.exp else output.with_name(output.name + ".exp")
-    trainer = LMTrainer(cfg, args.text, args.tokenizer, output, exp, dev=args.dev, lang=args.lang)
+    trainer = LMTrainer(cfg, args.text, args.tokenizer, output, exp, dev=args.dev, lang=args.lang, quiet=args.quiet)
     if args.resume:
         trainer.resume()
     trainer.train()

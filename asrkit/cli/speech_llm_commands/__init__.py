@@ -1,0 +1,1 @@
+"""The sub-commands of `asrkit speech-llm`, one module each (``register(subparsers)``)."""
