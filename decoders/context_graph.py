@@ -29,6 +29,16 @@ the arrays of :meth:`ContextGraph.arrays` (``decoders/csrc/context_graph.hh``), 
 ``start_unit``: for character vocabularies a phrase starts with the word delimiter (so "cat" does not
 match inside "concat"); the delimiter's arc has bonus 0 and an empty hypothesis starts after it, so a
 phrase at the start of an utterance matches too.
+
+``boundary`` (whole words): per unit, whether a word boundary comes before it (a unit that starts a word,
+or punctuation). The automaton then reads a boundary symbol # before each such unit and at the end, and
+every phrase ends with # (and has # before each later word of it): a phrase is banked only when the next
+word starts or the hypothesis ends, so ``mark`` no longer matches inside ``marked`` and a short name that
+is the start of a common word (``devo`` in ``devour``) earns nothing there. # earns no bonus; a unit
+after a boundary scores both steps, summed: score(n, #) + score(n#, u).
+
+The pending score s(n) of a partial match is provisional: a search may rank hypotheses without it and
+keep partial matches in a small beam of their own (``hotword_beam`` of :mod:`decoders.ctc_prefix_beam`).
 """
 
 from __future__ import annotations
@@ -39,6 +49,11 @@ from collections.abc import Sequence
 import torch
 
 
+def _f32(x: float) -> float:
+    """``x`` rounded to float32, as the compiled core rounds its scores."""
+    return float(torch.tensor(x, dtype=torch.float32))
+
+
 class ContextGraph:
     """Hotword phrases (unit-id sequences with weights) as a :class:`lm.interface.LanguageModel`."""
 
@@ -46,18 +61,28 @@ class ContextGraph:
     kind = "hotwords"
 
     def __init__(self, phrases: Sequence[Sequence[int]], weights: Sequence[float] | None = None,
-                 vocab: Sequence[str] = (), start_unit: int | None = None):
+                 vocab: Sequence[str] = (), start_unit: int | None = None,
+                 boundary: Sequence[bool] | None = None):
         weights = [1.0] * len(phrases) if weights is None else [float(w) for w in weights]
         if len(weights) != len(phrases):
             raise ValueError("one weight per phrase expected")
         self._vocab = list(vocab)
         self.phrases = [tuple(int(u) for u in p) for p in phrases]
         self.weights = weights
+        # Whole words: the boundary symbol is one id past the units (never a unit of the search).
+        self.boundary = None if boundary is None else [bool(b) for b in boundary]
+        self.boundary_symbol = -1 if boundary is None else len(self.boundary)
+        if self.boundary is not None:
+            sym, marks = self.boundary_symbol, self.boundary
+            paths = [(p[0], *[x for u in p[1:] for x in ((sym, u) if marks[u] else (u,))], sym) if p else p
+                     for p in self.phrases]
+        else:
+            paths = self.phrases
         # Trie: children[n] = {unit: child}; s = pending score; own = bonus of the phrases ending exactly at n.
         children: list[dict[int, int]] = [{}]
         unit_bonus = [0.0]  # bonus of the arc into each node: the largest weight of the phrases through it
         own = [0.0]  # bank of the phrases ending exactly at the node: w_p |p|
-        for units, w in zip(self.phrases, weights):
+        for units, w in zip(paths, weights):
             n, length = 0, 0
             for i, u in enumerate(units):
                 nxt = children[n].get(u)
@@ -66,7 +91,8 @@ class ContextGraph:
                     children.append({})
                     unit_bonus.append(0.0)
                     own.append(0.0)
-                if not (i == 0 and u == start_unit):  # the word delimiter before a phrase earns nothing
+                # The word delimiter before a phrase and the boundary symbol earn nothing.
+                if not (i == 0 and u == start_unit) and u != self.boundary_symbol:
                     unit_bonus[nxt] = max(unit_bonus[nxt], w)
                     length += 1
                 n = nxt
@@ -110,22 +136,40 @@ class ContextGraph:
     def vocab(self) -> list[str]:
         return self._vocab
 
-    def step(self, node: int, unit: int) -> tuple[int, float]:
-        """(next node, score) for growing a hypothesis at ``node`` by ``unit``; the arithmetic of the docstring,
-        in float64 and rounded to float32 once (the compiled core rounds the same way)."""
-        key = (node, unit)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
+    def _move(self, node: int, unit: int) -> tuple[int, float]:
+        """One automaton step in float64: (next node, s(n') - s(n) + bank(reached))."""
         children, f = self.children, node
         while f and unit not in children[f]:
             f = self.fail[f]
         reached = children[f].get(unit, 0)
         nxt = self.land[reached]
-        score = self.pending[nxt] - self.pending[node] + self.bank[reached]
-        hit = (nxt, float(torch.tensor(score, dtype=torch.float32)))
+        return nxt, self.pending[nxt] - self.pending[node] + self.bank[reached]
+
+    def step(self, node: int, unit: int) -> tuple[int, float]:
+        """(next node, score) for growing a hypothesis at ``node`` by ``unit``; the arithmetic of the docstring
+        (with whole words, the boundary step first when ``unit`` follows a boundary), in float64 and rounded to
+        float32 once (the compiled core rounds the same way)."""
+        key = (node, unit)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if self.boundary is not None and unit < len(self.boundary) and self.boundary[unit]:
+            mid, first = self._move(node, self.boundary_symbol)
+            nxt, second = self._move(mid, unit)
+            score = first + second
+        else:
+            nxt, score = self._move(node, unit)
+        hit = (nxt, _f32(score))
         self._cache[key] = hit
         return hit
+
+    def end(self, node: int) -> float:
+        """The score at the end of a hypothesis, float64: the boundary step (a phrase just finished is banked),
+        then the pending score of an unfinished partial match taken back."""
+        if self.boundary is None:
+            return -self.pending[node]
+        mid, first = self._move(node, self.boundary_symbol)
+        return first - self.pending[mid]
 
     def init_state(self, batch: int) -> torch.Tensor:
         return torch.full((batch,), self.start, dtype=torch.long)
@@ -141,8 +185,8 @@ class ContextGraph:
         return torch.tensor([self.step(n, u)[0] for n, u in zip(nodes, units.tolist())], dtype=torch.long)
 
     def final_score(self, state: torch.Tensor) -> torch.Tensor:
-        """Take back the pending score of an unfinished partial match."""
-        return torch.tensor([-self.pending[n] for n in state.tolist()], dtype=torch.float32)
+        """Bank a phrase that ends the hypothesis (whole words), take back an unfinished partial match."""
+        return torch.tensor([self.end(n) for n in state.tolist()], dtype=torch.float32)
 
     def select_states(self, state: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         return state[rows]
@@ -158,7 +202,7 @@ class ContextGraph:
             for u in s:
                 n, v = self.step(n, int(u))
                 total += v
-            out.append(total - self.pending[n])
+            out.append(total + _f32(self.end(n)))
         return torch.tensor(out, dtype=torch.float32)
 
     def encode_text(self, text: str) -> list[int]:
@@ -166,7 +210,8 @@ class ContextGraph:
 
     def arrays(self) -> dict[str, list]:
         """The graph as flat arrays for the compiled core: CSR arcs sorted by unit, fail/land links, pending
-        and bank scores (float64), the start node."""
+        and bank scores (float64), the start node, the per-unit boundary flags (empty: phrases match
+        anywhere) and the boundary symbol."""
         arc_start, arc_unit, arc_next = [0], [], []
         for ch in self.children:
             for u in sorted(ch):
@@ -174,7 +219,8 @@ class ContextGraph:
                 arc_next.append(ch[u])
             arc_start.append(len(arc_unit))
         return {"arc_start": arc_start, "arc_unit": arc_unit, "arc_next": arc_next, "fail": self.fail,
-                "land": self.land, "pending": self.pending, "bank": self.bank, "start": self.start}
+                "land": self.land, "pending": self.pending, "bank": self.bank, "start": self.start,
+                "boundary": self.boundary or [], "boundary_symbol": self.boundary_symbol}
 
     def __repr__(self) -> str:
         return f"ContextGraph({len(self.phrases)} phrases, {self.num_nodes} nodes)"

@@ -16,6 +16,17 @@ units with ``log p >= token_min_logp`` when that is set (pyctcdecode's
 call, no new prefix, no state rebuild. ``beam_prune_logp`` also drops prefixes more than that far below
 the frame's best (pyctcdecode's ``beam_prune_logp``, -10 there), so easy frames keep few prefixes.
 
+Hotwords (``hotword_beam`` H > 0, with a :class:`decoders.context_graph.ContextGraph` among the scorers):
+a partial hotword match holds a provisional bonus h(y) = λ_h s(node) that is taken back unless the phrase
+completes. Ranked with it, a prefix that merely stays on a name-like start (a blank costs little) beats
+its sibling that emits the next, non-matching unit (which pays back at once), and such prefixes crowd
+the beam. So the beam keeps the ``beam`` best prefixes by score(y) - h(y) (``beam_prune_logp`` applied to
+them by that score), except that up to H of its slots go to the best prefixes by score(y) that hold a
+partial match (h(y) > 0) and did not make it on score(y) - h(y): partial matches survive in a small beam
+of their own without crowding out unbiased hypotheses, and the beam stays ``beam`` prefixes (no slower); a
+completed phrase's bonus counts in both rankings. Ties keep the order prefixes were made in. H = 0: the
+``beam`` best by score(y).
+
 Batching: all utterances advance frame-synchronously and each frame makes one ``score`` call and one
 ``advance`` call per scorer for the prefixes of every utterance together, so neural LMs run one
 forward pass per frame for the whole batch. Utterances shorter than the longest simply stop.
@@ -53,14 +64,17 @@ def _logadd(a: float, b: float) -> float:
 
 
 class _Prefix:
-    __slots__ = ("p_b", "p_nb", "lm", "lm_each", "row")
+    __slots__ = ("p_b", "p_nb", "lm", "lm_each", "row", "nodes", "held")
 
-    def __init__(self, p_b: float, p_nb: float, lm: float, lm_each: list[float], row: int):
+    def __init__(self, p_b: float, p_nb: float, lm: float, lm_each: list[float], row: int,
+                 nodes: tuple[int, ...] = (), held: float = 0.0):
         self.p_b = p_b
         self.p_nb = p_nb
         self.lm = lm  # accumulated weighted LM score + bonus
         self.lm_each = lm_each  # unweighted LM log-probs, one per scorer
         self.row = row  # this prefix's row in every scorer's state batch (-1: not advanced yet)
+        self.nodes = nodes  # hotword_beam: the context graphs' nodes of this prefix
+        self.held = held  # hotword_beam: sum of weight x pending score of those nodes (provisional)
 
     def total(self) -> float:
         return _logadd(self.p_b, self.p_nb) + self.lm
@@ -78,13 +92,20 @@ def ctc_prefix_beam_search_reference(
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
     recombine: bool = False,
+    hotword_beam: int = 0,
 ) -> list[list[Hypothesis]]:
     """The Python search. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
 
     Returns, per utterance, its ``nbest`` best hypotheses, best first. ``recombine``: after each frame, drop
     the prefixes another prefix of the utterance dominates (:mod:`decoders.recombination`).
+    ``hotword_beam``: extra prefixes kept for partial hotword matches (module docstring).
     """
     scorers = scorers or []
+    if hotword_beam < 0:
+        raise ValueError("hotword_beam must be >= 0")
+    from decoders.context_graph import ContextGraph
+
+    graphs = [(s.weight, s.lm) for s in scorers if isinstance(s.lm, ContextGraph)] if hotword_beam else []
     key_fns = []
     if recombine:
         from decoders.recombination import check_recombinable, state_keys
@@ -117,6 +138,10 @@ def ctc_prefix_beam_search_reference(
     node_parent, node_unit = [-1], [-1]
     child: dict[int, int] = {}
     beams: list[dict[int, _Prefix]] = [{0: _Prefix(0.0, NEG_INF, 0.0, [0.0] * n_sc, b)} for b in range(n_utt)]
+    if graphs:
+        starts = tuple(g.start for _, g in graphs)
+        for b in range(n_utt):
+            beams[b][0].nodes, beams[b][0].held = starts, _held(graphs, starts)
     zeros = [0.0] * n_sc
 
     for t in range(max(lens, default=0)):
@@ -145,7 +170,7 @@ def ctc_prefix_beam_search_reference(
                 # Staying on y: a blank, or a repeat of y's last unit without a blank in between.
                 cur = nxt.get(y)
                 if cur is None:
-                    cur = nxt[y] = _Prefix(NEG_INF, NEG_INF, p.lm, p.lm_each, p.row)
+                    cur = nxt[y] = _Prefix(NEG_INF, NEG_INF, p.lm, p.lm_each, p.row, p.nodes, p.held)
                 p_all = _logadd(p.p_b, p.p_nb)
                 cur.p_b = _logadd(cur.p_b, p_all + blank)
                 last = node_unit[y]
@@ -171,14 +196,19 @@ def ctc_prefix_beam_search_reference(
                             q = _Prefix(NEG_INF, NEG_INF, p.lm + fused, [a + e for a, e in zip(p.lm_each, each)], -1)
                         else:
                             q = _Prefix(NEG_INF, NEG_INF, p.lm, zeros, -1)
+                        if graphs:
+                            q.nodes = tuple(g.step(n, c)[0] for (_, g), n in zip(graphs, p.nodes))
+                            q.held = _held(graphs, q.nodes)
                         nxt[ext] = q
                         new_ext.append((b, ext, p.row, c))
                     # After the same unit, only a blank-ended path may start a new copy of it.
                     q.p_nb = _logadd(q.p_nb, (p.p_b if c == last else p_all) + scores[j])
                 r += 1
-            if len(nxt) > beam:
+            if graphs:
+                nxt = _select_with_hotword_beam(nxt, beam, hotword_beam, beam_prune_logp)
+            elif len(nxt) > beam:
                 nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1].total(), reverse=True)[:beam])
-            if beam_prune_logp is not None and len(nxt) > 1:
+            if not graphs and beam_prune_logp is not None and len(nxt) > 1:
                 floor = max(q.total() for q in nxt.values()) - beam_prune_logp
                 nxt = {k: q for k, q in nxt.items() if q.total() >= floor}
             beams[b] = nxt
@@ -231,6 +261,40 @@ def ctc_prefix_beam_search_reference(
     return out
 
 
+def _held(graphs: list, nodes: tuple[int, ...]) -> float:
+    """Σ λ_h s(node) over the context graphs: the provisional part of a prefix's score."""
+    h = 0.0
+    for (w, g), n in zip(graphs, nodes):
+        h += w * g.pending[n]
+    return h
+
+
+def _select_with_hotword_beam(nxt: dict[int, _Prefix], beam: int, extra: int,
+                              beam_prune_logp: float | None) -> dict[int, _Prefix]:
+    """Of the ``beam`` slots, max(1, beam - extra) go to the best by score - held; up to ``extra`` of the rest
+    that hold a partial match take the next slots, best by score; slots they leave free go to the next best
+    by score - held. ``beam_prune_logp`` applies to the slots ranked by score - held. Ties keep creation
+    order (NaN ranks last); the partial matches come last."""
+    items = list(nxt.items())
+
+    def safe(x: float) -> float:
+        return NEG_INF if x != x else x
+
+    totals = [q.total() for _, q in items]
+    settled = [t - q.held for t, (_, q) in zip(totals, items)]
+    order = sorted(range(len(items)), key=lambda i: (-safe(settled[i]), i))
+    n_main = min(len(items), max(1, beam - extra))
+    rest = order[n_main:]
+    lane = sorted((i for i in rest if items[i][1].held > 0.0), key=lambda i: (-safe(totals[i]), i))
+    lane = lane[: min(extra, beam - n_main)]
+    chosen = set(lane)
+    kept = order[:n_main] + [i for i in rest if i not in chosen][: beam - len(lane) - n_main]
+    if beam_prune_logp is not None and len(kept) > 1:
+        floor = safe(settled[order[0]]) - beam_prune_logp
+        kept = [i for i in kept if settled[i] >= floor]
+    return {items[i][0]: items[i][1] for i in kept + lane}
+
+
 _native_state: dict = {}
 
 
@@ -280,17 +344,20 @@ def ctc_prefix_beam_search_batch(
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
     recombine: bool = False,
+    hotword_beam: int = 0,
 ) -> list[list[Hypothesis]]:
     """Decode a batch. log_probs: (B, T, V) CTC log-probabilities; lengths: (B,) valid frames.
 
     The one entry point of every CTC search: the compiled core when it is built (``ASRKIT_NATIVE=0``:
     the Python reference). Returns, per utterance, its ``nbest`` best hypotheses, best first.
     ``recombine``: drop dominated prefixes after each frame (:mod:`decoders.recombination`; n-gram LMs,
-    bonuses and hotwords only).
+    bonuses and hotwords only). ``hotword_beam``: extra prefixes kept for partial hotword matches (module
+    docstring).
     """
     search = _native_search() or ctc_prefix_beam_search_reference
     return search(log_probs, lengths, beam, scorers, prune_topk=prune_topk, blank_id=blank_id, nbest=nbest,
-                  token_min_logp=token_min_logp, beam_prune_logp=beam_prune_logp, recombine=recombine)
+                  token_min_logp=token_min_logp, beam_prune_logp=beam_prune_logp, recombine=recombine,
+                  hotword_beam=hotword_beam)
 
 
 def ctc_prefix_beam_search(

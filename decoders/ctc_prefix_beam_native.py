@@ -97,6 +97,7 @@ def search_batch(
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
     recombine: bool = False,
+    hotword_beam: int = 0,
 ) -> list[list[Hypothesis]]:
     """The compiled search; arguments and result as :func:`decoders.ctc_prefix_beam.ctc_prefix_beam_search_batch`."""
     scorers = scorers or []
@@ -114,7 +115,7 @@ def search_batch(
             raise ValueError(f"{s.lm!r}: scores {len(s.lm.vocab)} units, the emissions have {vocab}")
     search = core.PrefixSearch(lp.numpy(), lens.numpy(), min(prune_topk or beam, vocab), beam, blank_id, nbest,
                                token_min_logp, beam_prune_logp, recombine, natives,
-                               [float(s.weight) for s in scorers])
+                               [float(s.weight) for s in scorers], int(hotword_beam))
     callbacks = [s.lm for s, nat in zip(scorers, natives) if nat is None]
     if not callbacks:
         results = search.run()

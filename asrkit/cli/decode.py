@@ -82,6 +82,9 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help="bias towards these phrases (one per line, optional phrase<TAB>weight), any beam method")
     g.add_argument("--hotword-weight", type=float, default=None,
                    help=f"bonus per matched hotword unit (times the phrase's weight) [{d.hotword_weight:g}]")
+    g.add_argument("--hotword-beam", type=int, default=None,
+                   help="CTC: of the beam's hypotheses, up to this many are kept for partial hotword matches; "
+                        f"the others are ranked without their provisional bonus (0: all with it) [{d.hotword_beam}]")
     g.add_argument("--ctc-weight", type=float, default=None,
                    help="speech LLM, --task asr: weight of the adapter's CTC prefix score in the beam search "
                         f"(joint CTC/attention decoding) [{d.ctc_weight:g}]")

@@ -47,7 +47,8 @@ class DecodeConfig:
     eos_bias: float = -0.2  # speech LLM: added to log p(eos) (MooER's sequence_bias)
     max_new_tokens: int = 200
     hotwords: str | None = None  # hotword file (phrase[<TAB>weight] per line): a context-graph scorer
-    hotword_weight: float = 2.0  # bonus per matched hotword unit (times the phrase's weight)
+    hotword_weight: float = 3.0  # bonus per matched hotword unit (times the phrase's weight); tuned: docs/hotwords.md
+    hotword_beam: int = 2  # CTC: beam slots kept for partial hotword matches; the others rank without their bonus
     ctc_weight: float = 0.0  # speech LLM, asr: weight of the adapter CTC prefix score (joint CTC/attention)
     llm: str | None = None  # speech LLM: the local Qwen2 folder a MooER release runs on (recorded by asrkit tune)
 
@@ -59,6 +60,8 @@ class DecodeConfig:
         if self.hotwords and get_method(self.method).search != "beam":
             raise UserError(f"--hotwords needs a beam search method (beam, shallow_fusion, rescore, density_ratio, "
                             f"lodr, ilme), not --method {self.method}: TLG's graph and greedy search are not biased")
+        if self.hotword_beam < 0:
+            raise UserError(f"--hotword-beam must be >= 0, not {self.hotword_beam}")
         if self.hotwords:
             from asrkit.inference.hotwords import read_hotwords
 

@@ -33,13 +33,16 @@ def bonus_scorers(cfg: DecodeConfig, head: Head) -> list[WeightedScorer]:
 
 
 def hotword_scorers(cfg: DecodeConfig, head: Head) -> list[WeightedScorer]:
-    """``--hotwords``: a context graph over the head's units (decoders/context_graph.py), weight
-    ``hotword_weight`` per matched unit. Every beam search takes it (both heads, every method's first pass)."""
+    """``--hotwords``: a context graph over the head's units (decoders/context_graph.py), whole words, weight
+    ``hotword_weight`` per matched unit (on the CTC head, partial matches keep up to ``hotword_beam`` of
+    the beam's slots). Every beam search takes it (both heads, every method's first pass)."""
     if not cfg.hotwords or not cfg.hotword_weight:
         return []
-    from asrkit.inference.hotwords import build_context_graph, read_hotwords
+    from asrkit.inference.hotwords import build_context_graph, read_hotwords, unit_boundaries
 
-    graph = build_context_graph(read_hotwords(cfg.hotwords), head.tokenizer)
+    words = head.word_bonus()  # the head's word rules, computed once per head
+    boundary = unit_boundaries(head.tokenizer, words.starts.tolist(), words.wordish.tolist())
+    graph = build_context_graph(read_hotwords(cfg.hotwords), head.tokenizer, boundary=boundary)
     return [WeightedScorer(graph, cfg.hotword_weight, "hotwords")]
 
 

@@ -142,7 +142,8 @@ class CTCHead(_Units):
         log_probs, lengths = acoustics
         return ctc_prefix_beam_search_batch(log_probs, lengths, beam=beam, scorers=scorers, prune_topk=cfg.prune_topk,
                                             blank_id=self.tokenizer.blank_id, nbest=nbest,
-                                            token_min_logp=cfg.token_min_logp, beam_prune_logp=cfg.beam_prune_logp)
+                                            token_min_logp=cfg.token_min_logp, beam_prune_logp=cfg.beam_prune_logp,
+                                            hotword_beam=cfg.hotword_beam)
 
     def graph_search(self, acoustics: Emissions, graph: Any, cfg: DecodeConfig) -> list[str]:
         """TLG (``decoders.tlg``): ``--search-beam`` is its log-score margin, ``--word-bonus`` its word bonus."""

@@ -9,12 +9,14 @@ units (:func:`build_context_graph`) into a :class:`decoders.context_graph.Contex
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from asrkit.errors import UserError
 from asrkit.text import normalize_text
 from asrkit.tokenizer.spm import WORD_START
+from decoders.bonus import word_boundaries
 from decoders.context_graph import ContextGraph
 
 
@@ -81,9 +83,24 @@ def _spellings(tokenizer: Any, phrase: str) -> list[list[int]]:
     return out
 
 
-def build_context_graph(hotwords: list[tuple[str, float]], tokenizer: Any, where: str = "--hotwords") -> ContextGraph:
-    """The context graph of ``hotwords`` over ``tokenizer``'s units; a phrase the tokenizer cannot spell
-    (it maps some of it to ``<unk>``) is refused in one line."""
+def unit_boundaries(tokenizer: Any, starts: Sequence[bool] | None = None,
+                    wordish: Sequence[bool] | None = None) -> list[bool]:
+    """Per unit, whether a word boundary comes before it: it starts a word, or it is punctuation or a special
+    unit (no letter or digit), with the word rules of :func:`decoders.bonus.word_boundaries`. ``starts`` and
+    ``wordish``: those rules already computed (a head's word bonus keeps them)."""
+    if starts is None or wordish is None:
+        pieces = tokenizer.pieces()
+        sp_like = any(p.startswith(WORD_START) for p in pieces)
+        starts, wordish = word_boundaries(pieces, None if sp_like else (lambda i: tokenizer.decode([i])))
+    return [bool(s) or not bool(w) for s, w in zip(starts, wordish)]
+
+
+def build_context_graph(hotwords: list[tuple[str, float]], tokenizer: Any, where: str = "--hotwords",
+                        boundary: Sequence[bool] | None = None) -> ContextGraph:
+    """The context graph of ``hotwords`` over ``tokenizer``'s units, matching whole words only (a phrase is
+    banked when the next word starts or the hypothesis ends; ``boundary``: :func:`unit_boundaries`, computed
+    when not given). A phrase the tokenizer cannot spell (it maps some of it to ``<unk>``) is refused in one
+    line."""
     unk = getattr(tokenizer, "unk_id", None)
     if unk is None and getattr(tokenizer, "sp", None) is not None:
         unk = tokenizer.sp.unk_id()
@@ -98,4 +115,6 @@ def build_context_graph(hotwords: list[tuple[str, float]], tokenizer: Any, where
     start = getattr(tokenizer, "word_delimiter_id", None)
     if start is not None:  # a character vocabulary: a phrase starts after the word delimiter
         phrases = [[start, *p] for p in phrases]
-    return ContextGraph(phrases, weights, vocab=tokenizer.pieces(), start_unit=start)
+    if boundary is None:
+        boundary = unit_boundaries(tokenizer)
+    return ContextGraph(phrases, weights, vocab=tokenizer.pieces(), start_unit=start, boundary=boundary)

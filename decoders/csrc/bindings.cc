@@ -55,7 +55,7 @@ class Search {
  public:
   Search(FloatArray log_probs, LongArray lengths, int topk, int beam, int blank, int nbest,
          std::optional<double> token_min_logp, std::optional<double> beam_prune_logp, bool recombine,
-         std::vector<std::shared_ptr<NativeScorer>> scorers, std::vector<double> weights)
+         std::vector<std::shared_ptr<NativeScorer>> scorers, std::vector<double> weights, int hotword_beam)
       : log_probs_(std::move(log_probs)),
         lengths_(std::move(lengths)),
         scorers_(std::move(scorers)) {
@@ -75,6 +75,7 @@ class Search {
     opts.use_beam_prune_logp = beam_prune_logp.has_value();
     opts.beam_prune_logp = beam_prune_logp.value_or(0.0);
     opts.recombine = recombine;
+    opts.hotword_beam = hotword_beam;
     std::vector<asrkit::Slot> slots;
     for (size_t i = 0; i < scorers_.size(); ++i) slots.push_back(asrkit::Slot{scorers_[i].get(), weights[i]});
     search_ = std::make_unique<asrkit::PrefixSearch>(log_probs_.data(), B, T, V, lengths_.data(), topk, opts,
@@ -154,17 +155,19 @@ PYBIND11_MODULE(_ctc_core, m) {
 
   py::class_<asrkit::ContextGraphScorer, NativeScorer, std::shared_ptr<asrkit::ContextGraphScorer>>(m, "ContextGraphScorer")
       .def(py::init<std::vector<int64_t>, std::vector<int32_t>, std::vector<int32_t>, std::vector<int32_t>,
-                    std::vector<int32_t>, std::vector<double>, std::vector<double>, int32_t>(),
+                    std::vector<int32_t>, std::vector<double>, std::vector<double>, int32_t, std::vector<bool>,
+                    int32_t>(),
            py::arg("arc_start"), py::arg("arc_unit"), py::arg("arc_next"), py::arg("fail"), py::arg("land"),
-           py::arg("pending"), py::arg("bank"), py::arg("start"));
+           py::arg("pending"), py::arg("bank"), py::arg("start"), py::arg("boundary") = std::vector<bool>(),
+           py::arg("boundary_symbol") = -1);
 
   py::class_<Search>(m, "PrefixSearch")
       .def(py::init<FloatArray, LongArray, int, int, int, int, std::optional<double>, std::optional<double>, bool,
-                    std::vector<std::shared_ptr<NativeScorer>>, std::vector<double>>(),
+                    std::vector<std::shared_ptr<NativeScorer>>, std::vector<double>, int>(),
            py::arg("log_probs"), py::arg("lengths"), py::arg("topk"), py::arg("beam"),
            py::arg("blank"), py::arg("nbest"), py::arg("token_min_logp"), py::arg("beam_prune_logp"),
            py::arg("recombine"),
-           py::arg("scorers"), py::arg("weights"))
+           py::arg("scorers"), py::arg("weights"), py::arg("hotword_beam") = 0)
       .def_property_readonly("frames", &Search::Frames)
       .def("query", &Search::Query, py::arg("t"))
       .def("expand", &Search::Expand, py::arg("t"), py::arg("scores"))

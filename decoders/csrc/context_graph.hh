@@ -7,6 +7,9 @@
 // else fail arcs) and scores pending[land[n']] - pending[n] + bank[n']: a matched unit earns its bonus, a
 // failed partial match pays it back, a completed phrase keeps w_p |p| (bank). Final() takes back pending.
 // State ids are node ids. Computed in double and rounded to float32 once, as the reference does.
+// Whole words (boundary non-empty): a unit with boundary[unit] set is read as the boundary symbol, then
+// the unit (both steps summed before rounding), and Final() reads the boundary symbol first, so a phrase
+// (which ends with the symbol) is banked only when the next word starts or the hypothesis ends.
 #pragma once
 
 #include <algorithm>
@@ -23,19 +26,43 @@ class ContextGraphScorer : public NativeScorer {
  public:
   ContextGraphScorer(std::vector<int64_t> arc_start, std::vector<int32_t> arc_unit, std::vector<int32_t> arc_next,
                      std::vector<int32_t> fail, std::vector<int32_t> land, std::vector<double> pending,
-                     std::vector<double> bank, int32_t start)
+                     std::vector<double> bank, int32_t start, std::vector<bool> boundary = {},
+                     int32_t boundary_symbol = -1)
       : arc_start_(std::move(arc_start)), arc_unit_(std::move(arc_unit)), arc_next_(std::move(arc_next)),
         fail_(std::move(fail)), land_(std::move(land)), pending_(std::move(pending)), bank_(std::move(bank)),
-        start_(start) {
+        start_(start), boundary_(std::move(boundary)), boundary_symbol_(boundary_symbol) {
     const size_t n = fail_.size();
     if (n == 0 || arc_start_.size() != n + 1 || land_.size() != n || pending_.size() != n || bank_.size() != n ||
         arc_unit_.size() != arc_next_.size() || static_cast<size_t>(arc_start_.back()) != arc_unit_.size() ||
-        start_ < 0 || static_cast<size_t>(start_) >= n) {
+        start_ < 0 || static_cast<size_t>(start_) >= n || (!boundary_.empty() && boundary_symbol_ < 0)) {
       throw std::invalid_argument("context graph: inconsistent arrays");
     }
   }
   int32_t Start() override { return start_; }
   float Score(int32_t state, int32_t unit, int32_t* child) override {
+    if (AfterBoundary(unit)) {
+      int32_t mid;
+      const double first = Move(state, boundary_symbol_, &mid);
+      const double second = Move(mid, unit, child);
+      return static_cast<float>(first + second);
+    }
+    return static_cast<float>(Move(state, unit, child));
+  }
+  bool Holds() const override { return true; }
+  double Held(int32_t state) const override { return pending_[state]; }
+  float Final(int32_t state) override {
+    if (boundary_.empty()) return static_cast<float>(-pending_[state]);
+    int32_t mid;
+    const double first = Move(state, boundary_symbol_, &mid);
+    return static_cast<float>(first - pending_[mid]);
+  }
+
+ private:
+  bool AfterBoundary(int32_t unit) const {
+    return unit >= 0 && static_cast<size_t>(unit) < boundary_.size() && boundary_[unit];
+  }
+  // One automaton step in double: goto arcs, else fail arcs; the score s(n') - s(n) + bank(reached).
+  double Move(int32_t state, int32_t unit, int32_t* child) const {
     int32_t f = state, reached = 0;
     for (;;) {
       const int32_t hit = Arc(f, unit);
@@ -47,11 +74,8 @@ class ContextGraphScorer : public NativeScorer {
       f = fail_[f];
     }
     *child = land_[reached];
-    return static_cast<float>(pending_[*child] - pending_[state] + bank_[reached]);
+    return pending_[*child] - pending_[state] + bank_[reached];
   }
-  float Final(int32_t state) override { return static_cast<float>(-pending_[state]); }
-
- private:
   int32_t Arc(int32_t node, int32_t unit) const {
     const auto begin = arc_unit_.begin() + arc_start_[node], end = arc_unit_.begin() + arc_start_[node + 1];
     const auto it = std::lower_bound(begin, end, unit);
@@ -61,6 +85,8 @@ class ContextGraphScorer : public NativeScorer {
   std::vector<int32_t> arc_unit_, arc_next_, fail_, land_;
   std::vector<double> pending_, bank_;
   int32_t start_;
+  std::vector<bool> boundary_;  // per unit: a word boundary comes before it (empty: phrases match anywhere)
+  int32_t boundary_symbol_;
 };
 
 }  // namespace asrkit

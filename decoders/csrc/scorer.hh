@@ -25,6 +25,10 @@ class NativeScorer {
   virtual float Final(int32_t state) = 0;
   // A hint that Score(state, unit) comes soon: scorers with large tables start loading its entry.
   virtual void Prefetch(int32_t state, int32_t unit) {}
+  // The part of a state's accumulated score that is provisional (a hotword's partial match, taken back
+  // unless the phrase completes); 0 for LMs. The search may rank prefixes without it (hotword_beam).
+  virtual bool Holds() const { return false; }
+  virtual double Held(int32_t state) const { return 0.0; }
 };
 
 // +1 per unit (decoders/bonus.py UnitBonus): with weight beta, beta |y|.

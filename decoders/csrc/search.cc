@@ -59,6 +59,10 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
     native_of_slot_.push_back(s.native ? n_native_++ : -1);
     callback_of_slot_.push_back(s.native ? -1 : n_callbacks_++);
   }
+  if (opts_.hotword_beam < 0) throw std::invalid_argument("hotword_beam must be >= 0");
+  for (const Slot& s : slots_) {
+    if (s.native && s.native->Holds() && opts_.hotword_beam > 0) holds_ = true;
+  }
   if (opts_.recombine && n_callbacks_ > 0) {
     throw std::invalid_argument("recombine: a callback scorer's states cannot be compared");
   }
@@ -75,11 +79,25 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
     unit_.push_back(-1);
     nstate_.insert(nstate_.end(), start.begin(), start.end());
     nscore_.insert(nscore_.end(), n_native_, 0.0f);
-    beams_[b].push_back(Entry{b, b, 0.0, kNegInf, 0.0, 0.0, 0});
+    beams_[b].push_back(Entry{b, b, 0.0, kNegInf, 0.0, 0.0, 0, 0.0});
     pools_[b].assign(n_sc, 0.0);
+  }
+  if (holds_) {
+    for (int b = 0; b < B_; ++b) beams_[b][0].held = HeldOf(b);
   }
   cids_.resize(B_);
   clps_.resize(B_);
+}
+
+double PrefixSearch::HeldOf(int32_t node) const {
+  double h = 0.0;
+  for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
+    if (!slots_[s].native) continue;
+    const int32_t state = nstate_[static_cast<size_t>(node) * n_native_ + k];
+    if (slots_[s].native->Holds()) h += slots_[s].weight * slots_[s].native->Held(state);
+    ++k;
+  }
+  return h;
 }
 
 int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
@@ -253,7 +271,8 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
     int32_t idx = lookup(p.node);
     if (idx < 0) {
       idx = static_cast<int32_t>(next_.size());
-      next_.push_back(Entry{p.node, p.row, kNegInf, kNegInf, p.lm, 0.0, static_cast<int32_t>(next_pool_.size())});
+      next_.push_back(
+          Entry{p.node, p.row, kNegInf, kNegInf, p.lm, 0.0, static_cast<int32_t>(next_pool_.size()), p.held});
       next_pool_.insert(next_pool_.end(), pool.begin() + p.each, pool.begin() + p.each + n_sc);
       remember(p.node, idx);
     }
@@ -283,7 +302,7 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
           fused += slots_[s].weight * v;
           next_pool_.push_back(pool[p.each + s] + v);
         }
-        next_.push_back(Entry{ext, -1, kNegInf, kNegInf, p.lm + fused, 0.0, off});
+        next_.push_back(Entry{ext, -1, kNegInf, kNegInf, p.lm + fused, 0.0, off, holds_ ? HeldOf(ext) : 0.0});
         remember(ext, q);
         new_ext_.push_back(NewExt{b, ext, p.row, c});
       }
@@ -298,7 +317,9 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
   order_.resize(n);
   for (int i = 0; i < n; ++i) order_[i] = i;
   int keep = n;
-  if (n > opts_.beam) {
+  if (holds_) {
+    keep = SelectWithHotwordBeam(n);
+  } else if (n > opts_.beam) {
     keep = opts_.beam;
     // NaN (an LM that returned NaN) ranks last, so the order stays a strict weak ordering.
     auto key = [&](int32_t a) { return std::isnan(next_[a].total) ? kNegInf : next_[a].total; };
@@ -310,7 +331,9 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
     std::partial_sort(order_.begin(), order_.begin() + keep, order_.end(), better);
   }
   double floor = kNegInf;
-  if (opts_.use_beam_prune_logp && keep > 1) {
+  if (holds_) {
+    // SelectWithHotwordBeam applied beam_prune_logp to the main beam already.
+  } else if (opts_.use_beam_prune_logp && keep > 1) {
     double best = next_[order_[0]].total;
     for (int i = 1; i < keep; ++i) best = std::max(best, next_[order_[i]].total);
     floor = best - opts_.beam_prune_logp;
@@ -321,7 +344,7 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
   out_pool.clear();
   for (int i = 0; i < keep; ++i) {
     Entry e = next_[order_[i]];
-    if (opts_.use_beam_prune_logp && keep > 1 && !(e.total >= floor)) continue;
+    if (!holds_ && opts_.use_beam_prune_logp && keep > 1 && !(e.total >= floor)) continue;
     const int32_t off = static_cast<int32_t>(out_pool.size());
     out_pool.insert(out_pool.end(), next_pool_.begin() + e.each, next_pool_.begin() + e.each + n_sc);
     e.each = off;
@@ -334,6 +357,50 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
     out.push_back(e);
   }
   if (opts_.recombine && out.size() > 1) Recombine(b);
+}
+
+// order_[0 .. keep): of the ``beam`` slots, max(1, beam - hotword_beam) go to the best by total - held;
+// up to hotword_beam of the rest that hold a partial match take the next slots, best by total; slots they
+// leave free go to the next best by total - held. beam_prune_logp applies to the slots ranked by total - held.
+// Ties keep creation order. Returns keep; the hotword entries come last.
+int PrefixSearch::SelectWithHotwordBeam(int n) {
+  auto safe = [](double x) { return std::isnan(x) ? kNegInf : x; };
+  auto settled = [&](int32_t a) { return safe(next_[a].total - next_[a].held); };
+  std::sort(order_.begin(), order_.end(), [&](int32_t a, int32_t c) {
+    const double ka = settled(a), kc = settled(c);
+    if (ka != kc) return ka > kc;
+    return a < c;
+  });
+  const int n_main = std::min(n, std::max(1, opts_.beam - opts_.hotword_beam));
+  lane_.clear();
+  for (int i = n_main; i < n; ++i) {
+    if (next_[order_[i]].held > 0.0) lane_.push_back(order_[i]);
+  }
+  std::sort(lane_.begin(), lane_.end(), [&](int32_t a, int32_t c) {
+    const double ka = safe(next_[a].total), kc = safe(next_[c].total);
+    if (ka != kc) return ka > kc;
+    return a < c;
+  });
+  const size_t lane_room = static_cast<size_t>(std::min(opts_.hotword_beam, opts_.beam - n_main));
+  lane_.resize(std::min(lane_.size(), lane_room));
+  in_lane_.assign(n, 0);
+  for (int32_t i : lane_) in_lane_[i] = 1;
+  // Main slots, then the free slots filled in total - held order (the lane's entries skipped).
+  int kept = n_main;
+  const int room = opts_.beam - static_cast<int>(lane_.size());
+  for (int i = n_main; i < n && kept < room; ++i) {
+    if (!in_lane_[order_[i]]) order_[kept++] = order_[i];
+  }
+  if (opts_.use_beam_prune_logp && kept > 1) {
+    const double floor = settled(order_[0]) - opts_.beam_prune_logp;
+    int w = 0;
+    for (int i = 0; i < kept; ++i) {
+      if (next_[order_[i]].total - next_[order_[i]].held >= floor) order_[w++] = order_[i];
+    }
+    kept = w;
+  }
+  for (int32_t i : lane_) order_[kept++] = i;
+  return kept;
 }
 
 bool PrefixSearch::SameFuture(int32_t a, int32_t c) const {

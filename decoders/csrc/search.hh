@@ -33,6 +33,10 @@ struct SearchOptions {
   // After each frame drop a prefix that another one with the same last unit and native scorer states
   // dominates in both p_b and p_nb (decoders/recombination.py). Only without callback scorers.
   bool recombine = false;
+  // Hotwords: with hotword_beam > 0, of the ``beam`` prefixes kept, up to ``hotword_beam`` are partial
+  // hotword matches (best by their full score); the others are the best by their score without the
+  // provisional (held) part of the scorers that hold one. 0: the ``beam`` best by the full score.
+  int hotword_beam = 0;
 };
 
 struct Slot {
@@ -79,6 +83,7 @@ class PrefixSearch {
     double lm;  // accumulated weighted LM score
     double total;
     int32_t each;  // offset of its per-scorer scores in the beam's pool
+    double held;   // sum of weight x Held(state) of the scorers that hold a provisional score
   };
   struct NewExt {
     int32_t utt;
@@ -92,6 +97,8 @@ class PrefixSearch {
   void ExpandUtterance(int b, int t, const std::vector<const double*>& cb_scores, int row_base, int width);
   void Recombine(int b);
   bool SameFuture(int32_t a, int32_t c) const;
+  double HeldOf(int32_t node) const;
+  int SelectWithHotwordBeam(int n);
 
   const float* log_probs_;
   int B_, T_, V_, K_;
@@ -101,6 +108,7 @@ class PrefixSearch {
   std::vector<int> native_of_slot_;    // index among native scorers, or -1
   std::vector<int> callback_of_slot_;  // index among callbacks, or -1
   int n_native_ = 0, n_callbacks_ = 0, n_frames_ = 0;
+  bool holds_ = false;  // hotword_beam > 0 and some native scorer holds provisional scores
 
   // Trie: node -> parent, unit; native scorers' state and score per node (n_native_ per node).
   std::vector<int32_t> parent_, unit_;
@@ -122,6 +130,8 @@ class PrefixSearch {
   std::vector<NewExt> new_ext_;
   int frame_ = -1;
 
+  std::vector<int32_t> lane_;   // SelectWithHotwordBeam: the partial hotword matches kept
+  std::vector<char> in_lane_;
   std::vector<std::pair<uint64_t, int32_t>> keyed_;  // Recombine: (hash of last unit + states, index)
   std::vector<char> drop_;
 
