@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,7 @@ from asrkit.frontend import load_audio
 from asrkit.frontend.streaming import StreamingFrontend
 from asrkit.inference import Recognizer
 from asrkit.inference.streaming import StreamingRecognizer
-from asrkit.models.registry import bundled_models
+from asrkit.models.registry import PRETRAINED_DIR, bundled_models
 from decoders.ctc_prefix_beam import ctc_prefix_beam_search_reference
 
 torch.set_num_threads(1)
@@ -144,10 +146,11 @@ def test_bad_settings_are_one_line():
         StreamingRecognizer(None, mode="lookahead")
 
 
-def test_stream_model_if_bundled(wave):
-    name = next((n for n in bundled_models() if "stream" in n), None)
-    if name is None:
-        pytest.skip("no bundled streaming model")
+def test_bundled_stream_model(wave):
+    name = "bible-en-ctc-stream"
+    folder = bundled_models()[name]
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 25e6
+    assert "Algorithmic latency: 525 ms" in (folder / "README.md").read_text()
     rec = StreamingRecognizer(name)
     assert rec.trained_chunk_size == rec.chunk_size
     got = feed(rec.stream(), wave, 3200)
@@ -172,3 +175,20 @@ def test_decode_streaming_cli(tmp_path, wave):
     assert row["latency"]["algorithmic_ms"] == 765 and row["latency"]["finish_ms"] > 0 and row["partials"] >= 2
     assert main(["decode", "--streaming", "--method", "tlg", "--graph", str(tmp_path), "-i", SAMPLE,
                  "-o", str(tmp_path / "x.jsonl")]) == 2
+
+
+def test_bundled_stream_model_streams_the_samples_as_it_decodes_them_offline(tmp_path):
+    """The bundled samples through `asrkit decode --streaming` equal the offline decode, and the WER is that
+    of a working model (a broken chunk mask or front end gives ~100 %)."""
+    from asrkit.cli.main import main
+    from asrkit.metrics import wer
+
+    samples = PRETRAINED_DIR.parent / "samples" / "samples.jsonl"
+    outs = {}
+    for flag in ([], ["--streaming"]):
+        out = tmp_path / f"hyp{len(flag)}.jsonl"
+        assert main(["decode", "-m", "bible-en-ctc-stream", "-i", str(samples), "-o", str(out), "-q", *flag]) == 0
+        outs[bool(flag)] = {u["id"]: u["text"] for u in map(json.loads, out.read_text().splitlines())}
+    assert outs[True] == outs[False]
+    refs = {u["id"]: u["text"] for u in map(json.loads, samples.read_text().splitlines())}
+    assert wer([refs[k] for k in refs], [outs[True][k] for k in refs]).value < 35
