@@ -1,7 +1,9 @@
 """`asrkit demo`: decode the bundled sample audio with the bundled demo model and print its WER.
 
-``--task ast`` (a speech LLM, e.g. ``--model bible-en-speechllm-tiny``) translates the bundled Spanish
-samples into English and prints the BLEU against their English reference text."""
+A model whose units are mostly Han characters (a Mandarin model, e.g. ``--model fortunes-zh-ctc-small``)
+decodes the bundled Mandarin samples instead and prints their CER. ``--task ast`` (a speech LLM, e.g.
+``--model bible-en-speechllm-tiny``) translates the bundled Spanish samples into English and prints the
+BLEU against their English reference text."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ import torch
 from asrkit.data.jsonl import read_jsonl
 from asrkit.frontend import SAMPLE_RATE
 from asrkit.inference import Recognizer
-from asrkit.metrics import corpus_bleu, wer
+from asrkit.metrics import cer, corpus_bleu, wer
 from asrkit.models.registry import DEFAULT_MODEL
+from asrkit.text import is_mostly_han
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -27,16 +30,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="decode the bundled samples and score them", description=__doc__)
     p.add_argument("--model", "-m", default=None, help=f"model folder or bundled name (default {DEFAULT_MODEL})")
     p.add_argument("--task", default="asr", choices=("asr", "ast"),
-                   help="asr: English samples, WER; ast: Spanish samples -> English, BLEU (speech LLMs)")
+                   help="asr: English samples, WER (a Mandarin model: Mandarin samples, CER); ast: Spanish samples -> "
+                        "English, BLEU (speech LLMs)")
     p.add_argument("--output", "-o", default=None, help="also write the hypotheses to this JSONL file")
     p.set_defaults(func=run)
 
 
+def writes_chinese(model) -> bool:
+    """True for a model whose output units are mostly Han characters (a Mandarin character-unit model)."""
+    tok = getattr(model, "tokenizer", None)
+    return hasattr(tok, "pieces") and is_mostly_han(" ".join(tok.pieces()))
+
+
 def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
-    manifest = SAMPLES / ("samples_es.jsonl" if args.task == "ast" else "samples.jsonl")
-    utts = read_jsonl(manifest)
     rec = Recognizer(args.model, task=args.task)
+    zh = args.task == "asr" and writes_chinese(rec.model)
+    manifest = SAMPLES / ("samples_es.jsonl" if args.task == "ast" else "samples_zh.jsonl" if zh else "samples.jsonl")
+    utts = read_jsonl(manifest)
     field = "translation" if args.task == "ast" else "text"
     waves = [rec.load(SAMPLES / u["audio"]) for u in utts]
     t0 = time.perf_counter()
@@ -46,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for u, h in zip(utts, hyps):
         print(f"{u['id']}\n  REF: {u[field]}\n  HYP: {h}")
     refs = [u[field] for u in utts]
-    result = corpus_bleu(refs, hyps) if args.task == "ast" else wer(refs, hyps)
+    result = corpus_bleu(refs, hyps) if args.task == "ast" else cer(refs, hyps, "zh") if zh else wer(refs, hyps)
     print(result.line if args.task == "ast" else result.format())
     print(f"{len(utts)} utterances, {audio_s:.1f} s of audio decoded in {elapsed:.2f} s "
           f"(RTF {elapsed / audio_s:.4f}, {audio_s / elapsed:.0f}x real time, 1 thread)")

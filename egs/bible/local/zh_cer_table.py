@@ -49,7 +49,8 @@ def main() -> None:
         if not s:
             continue
         cfg = _json(fusion / f"tune_{method}" / "best.json") or {}
-        weights = ", ".join(f"{k} {cfg[k]:g}" for k in ("lm_weight", "insertion_bonus") if k in cfg) or "-"
+        shown = ("lm_weight", "insertion_bonus", "word_bonus")
+        weights = ", ".join(f"{k} {cfg[k]:g}" for k in shown if cfg.get(k)) or "-"
         if cfg.get("beam"):
             weights += f"; beam {cfg['beam']}"
         row(method, lm, weights, _best_dev(fusion / f"tune_{method}"), s, _rtf(fusion / f"{method}.log"))
