@@ -61,6 +61,10 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help="CTC: only units with log p >= this extend a prefix (faster; e.g. -5) [off]")
     g.add_argument("--beam-prune-logp", type=float, default=None,
                    help="CTC: drop prefixes this far (log) below the frame's best (faster; e.g. 10) [off]")
+    g.add_argument("--recombine", action="store_true", default=None,
+                   help="CTC beam methods with n-gram LMs, bonuses and hotwords: after each frame drop a prefix whose "
+                        "every scorer state equals a better prefix's (history pruning; faster, and keeps more distinct "
+                        "hypotheses in a small beam) [off]")
     g.add_argument("--lm", default=None, help="external LM: ARPA/KenLM binary (word or token), LM folder, HF folder")
     g.add_argument("--lm-weight", type=float, default=None, help=f"lambda [{d.lm_weight}]")
     g.add_argument("--source-lm", default=None, help="density_ratio/lodr: LM of the acoustic training text")

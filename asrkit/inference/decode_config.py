@@ -29,6 +29,7 @@ class DecodeConfig:
     prune_topk: int | None = None  # CTC pre-beam: units tried per frame (default: beam)
     token_min_logp: float | None = None  # CTC pre-beam: also skip units with log p below this (e.g. -8)
     beam_prune_logp: float | None = None  # CTC: drop prefixes this far below the frame's best (e.g. 10)
+    recombine: bool = False  # CTC: drop prefixes that another prefix with the same scorer states dominates
     lm: str | None = None  # external (target) LM: ARPA/KenLM binary, LM folder, or Hugging Face causal LM folder
     lm_weight: float = 0.5  # lambda
     source_lm: str | None = None  # density_ratio / lodr: LM of the acoustic model's training text

@@ -140,10 +140,16 @@ class CTCHead(_Units):
 
         # Bonuses are in ``scorers`` (UnitBonus, WordBonus), so the search's own insertion bonus stays at its 0.
         log_probs, lengths = acoustics
-        return ctc_prefix_beam_search_batch(log_probs, lengths, beam=beam, scorers=scorers, prune_topk=cfg.prune_topk,
-                                            blank_id=self.tokenizer.blank_id, nbest=nbest,
-                                            token_min_logp=cfg.token_min_logp, beam_prune_logp=cfg.beam_prune_logp,
-                                            hotword_beam=cfg.hotword_beam)
+        try:
+            return ctc_prefix_beam_search_batch(log_probs, lengths, beam=beam, scorers=scorers,
+                                                prune_topk=cfg.prune_topk, blank_id=self.tokenizer.blank_id,
+                                                nbest=nbest, token_min_logp=cfg.token_min_logp,
+                                                beam_prune_logp=cfg.beam_prune_logp, hotword_beam=cfg.hotword_beam,
+                                                recombine=cfg.recombine)
+        except ValueError as err:
+            if cfg.recombine and str(err).startswith("recombine"):
+                raise UserError(f"--{err}") from None
+            raise
 
     def graph_search(self, acoustics: Emissions, graph: Any, cfg: DecodeConfig) -> list[str]:
         """TLG (``decoders.tlg``): ``--search-beam`` is its log-score margin, ``--word-bonus`` its word bonus."""
