@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import torch
 
-from decoders.ctc_prefix_beam import NEG_INF, _logadd, _Prefix
+from decoders.context_graph import ContextGraph
+from decoders.ctc_prefix_beam import NEG_INF, _held, _logadd, _Prefix, _select_with_hotword_beam
 from decoders.hypothesis import Hypothesis
 from decoders.scorer import WeightedScorer
 
@@ -40,7 +41,7 @@ class CTCPrefixBeamOnline:
 
     def __init__(self, beam: int = 8, scorers: list[WeightedScorer] | None = None, *, prune_topk: int | None = None,
                  blank_id: int = 0, token_min_logp: float | None = None, beam_prune_logp: float | None = None,
-                 compact_every: int = 50_000):
+                 compact_every: int = 50_000, hotword_beam: int = 0):
         self.beam = beam
         self.scorers = scorers or []
         self.prune_topk = prune_topk or beam
@@ -53,6 +54,15 @@ class CTCPrefixBeamOnline:
         self.node_parent, self.node_unit = [-1], [-1]
         self.child: dict[int, int] = {}
         self.beam_: dict[int, _Prefix] = {0: _Prefix(0.0, NEG_INF, 0.0, [0.0] * len(self.scorers), 0)}
+        # hotword_beam: as the one-shot search (decoders/ctc_prefix_beam.py), partial hotword matches keep
+        # up to that many of the beam's slots; the others are ranked without their provisional bonus.
+        self.hotword_beam = hotword_beam
+        self.graphs = ([(s.weight, s.lm) for s in self.scorers if isinstance(s.lm, ContextGraph)]
+                       if hotword_beam else [])
+        if self.graphs:
+            root = self.beam_[0]
+            root.nodes = tuple(g.start for _, g in self.graphs)
+            root.held = _held(self.graphs, root.nodes)
         self.frames = 0
         self.vocab: int | None = None
         self.finished = False
@@ -103,7 +113,7 @@ class CTCPrefixBeamOnline:
         for r, (y, p) in enumerate(self.beam_.items()):
             cur = nxt.get(y)
             if cur is None:
-                cur = nxt[y] = _Prefix(NEG_INF, NEG_INF, p.lm, p.lm_each, p.row)
+                cur = nxt[y] = _Prefix(NEG_INF, NEG_INF, p.lm, p.lm_each, p.row, p.nodes, p.held)
             p_all = _logadd(p.p_b, p.p_nb)
             cur.p_b = _logadd(cur.p_b, p_all + blank)
             last = node_unit[y]
@@ -130,12 +140,17 @@ class CTCPrefixBeamOnline:
                         q = _Prefix(NEG_INF, NEG_INF, p.lm + fused, [a + e for a, e in zip(p.lm_each, each)], -1)
                     else:
                         q = _Prefix(NEG_INF, NEG_INF, p.lm, [], -1)
+                    if self.graphs:
+                        q.nodes = tuple(g.step(n, c)[0] for (_, g), n in zip(self.graphs, p.nodes))
+                        q.held = _held(self.graphs, q.nodes)
                     nxt[ext] = q
                     new_ext.append((ext, p.row, c))
                 q.p_nb = _logadd(q.p_nb, (p.p_b if c == last else p_all) + scores[j])
-        if len(nxt) > self.beam:
+        if self.graphs:
+            nxt = _select_with_hotword_beam(nxt, self.beam, self.hotword_beam, self.beam_prune_logp)
+        elif len(nxt) > self.beam:
             nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1].total(), reverse=True)[: self.beam])
-        if self.beam_prune_logp is not None and len(nxt) > 1:
+        if not self.graphs and self.beam_prune_logp is not None and len(nxt) > 1:
             floor = max(q.total() for q in nxt.values()) - self.beam_prune_logp
             nxt = {k: q for k, q in nxt.items() if q.total() >= floor}
         self.beam_ = nxt

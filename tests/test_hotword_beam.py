@@ -145,3 +145,29 @@ def test_native_equals_reference_with_boundaries_and_hotword_beam():
             for x, y in zip(ha, hb_):
                 assert math.isclose(x.score, y.score, abs_tol=1e-4)
                 assert math.isclose(x.lm_scores["hotwords"], y.lm_scores["hotwords"], abs_tol=1e-4)
+
+
+def test_streaming_search_keeps_the_hotword_beam():
+    """The online (chunked) search selects its beam as the one-shot search does: the same n-best and scores."""
+    from decoders.ctc_prefix_beam_online import CTCPrefixBeamOnline
+
+    gen = torch.Generator().manual_seed(5)
+    vocab = 12
+    boundary = (torch.rand(vocab, generator=gen) < 0.4).tolist()
+    phrases = [torch.randint(1, vocab, (int(torch.randint(1, 4, (1,), generator=gen)),), generator=gen).tolist()
+               for _ in range(20)]
+    g = ContextGraph(phrases, vocab=[str(i) for i in range(vocab)], boundary=boundary)
+    lp = torch.log_softmax(torch.randn(35, vocab, generator=gen) * 2.5, -1)
+    scorers = [WeightedScorer(g, 3.0, "hotwords")]
+    for hb, prune in ((2, None), (3, 5.0)):
+        want = ctc_prefix_beam_search_reference(lp[None], None, 5, scorers, nbest=3, beam_prune_logp=prune,
+                                                hotword_beam=hb)[0]
+        s = CTCPrefixBeamOnline(5, scorers, beam_prune_logp=prune, hotword_beam=hb)
+        for t in range(0, 35, 4):
+            s.advance(lp[t:t + 4])
+        got = s.finish(3)
+        assert [h.units for h in got] == [h.units for h in want]
+        assert [h.score for h in got] == [h.score for h in want]
+    # and it differs from ranking with the provisional bonus here, so the test sees the selection
+    plain = ctc_prefix_beam_search_reference(lp[None], None, 5, scorers, nbest=3, hotword_beam=0)[0]
+    assert [h.units for h in plain] != [h.units for h in want]

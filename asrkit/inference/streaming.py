@@ -172,7 +172,7 @@ class RecognitionStream:
         self.last = self.blank
         self.search = None if self.greedy else CTCPrefixBeamOnline(
             max(dec.beam, dec.nbest), dec.scorers, prune_topk=cfg.prune_topk, blank_id=self.blank,
-            token_min_logp=cfg.token_min_logp, beam_prune_logp=cfg.beam_prune_logp)
+            token_min_logp=cfg.token_min_logp, beam_prune_logp=cfg.beam_prune_logp, hotword_beam=cfg.hotword_beam)
         self.timing = StreamTiming()
         self.final: str | None = None
         self._partial = ""
