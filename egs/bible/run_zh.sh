@@ -29,7 +29,7 @@ n_dev=250
 threads=1
 lm_order=5       # the character n-gram of shallow fusion
 tlg_order=5      # the character n-gram in the TLG graph (the same LM as the token 5-gram: 48 MiB graph)
-hardware="one NVIDIA H200 (lent for one session; 16 epochs fitted to a 3.5-minute budget, sharing the GPU with two other trainings)"
+hardware="one NVIDIA H200 (lent for one session; the epochs fitted to a 3.5-minute --time-budget; the GPU shared with two other trainings)"
 beam=16
 name=fortunes-zh-ctc-small
 # Heavy steps yield to other jobs on the machine (a speech-LLM training shares it).
@@ -119,7 +119,7 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   [ -s $lmdir/graph/TLG.fst ] || $asrkit lm tlg --lm $lm --model $exp/model --topology compact --out $lmdir/graph
   export threads
   local/tune_and_decode.sh $d tlg $exp/model dev_zh test_zh cer "--method tlg --graph $lmdir/graph" \
-    "lm_weight=0.2:1.2:0.2 word_bonus=0:6:1"
+    "lm_weight=0.2:1.2:0.2 word_bonus=0,2"
   echo "tlg: $(cat $d/tlg.cer.json)"
 fi
 

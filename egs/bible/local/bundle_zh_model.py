@@ -64,11 +64,12 @@ def main() -> None:
     log = exp / "train.log"
     log_tail = [x for x in log.read_text().splitlines() if "end of epoch" in x or "averaged" in x]
     minutes = training_seconds(log) / 60
+    epochs = sum("end of epoch" in x for x in log_tail)  # a --time-budget run fits fewer than optim.epochs
     size_mb = sum(p.stat().st_size for p in out.iterdir()) / 1e6
     card = f"""# {out.name}
 
 Mandarin CTC speech recognizer trained by asrkit's `egs/bible/run_zh.sh` recipe. A demo model: small,
-trained on CPU, on synthetic speech (espeak-ng's `cmn-latn-pinyin` voice reading fortunes-zh sentences), so it
+trained briefly, on synthetic speech (espeak-ng's `cmn-latn-pinyin` voice reading fortunes-zh sentences), so it
 knows espeak-ng's Mandarin and the fortunes-zh text style (proverbs, classical poetry, software documentation),
 not real human speech.
 
@@ -82,7 +83,7 @@ not real human speech.
   variants, speeds and pitches, with added noise (SNR 15-35 dB) and synthetic reverberation on half the
   utterances. test_zh and dev_zh sentences are in neither the training text nor the LM text.
 - **Training**: the encoder starts from `{args.init_encoder}` (English, `asrkit train --init-encoder`), the CTC
-  output layer is new; {optim['epochs']} epochs of {optim['max_frames']}-frame batches, AdamW lr {optim['lr']},
+  output layer is new; {epochs} epochs of {optim['max_frames']}-frame batches, AdamW lr {optim['lr']},
   warmup {optim['warmup_steps']} steps then cosine, bf16 autocast, SpecAugment, average of the last
   {optim['average_last']} epochs; seed {optim['seed']}. **{minutes:.0f} minutes of training on {args.hardware}.**
 
