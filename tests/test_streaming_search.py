@@ -111,3 +111,57 @@ def test_online_matches_the_compiled_core(world):
     got = run_online(lp, [4] * 10, scorers["sf_word_hotwords"], 2, beam=4)
     assert [h.units for h in got] == [h.units for h in want]
     assert all(math.isclose(a.score, b.score, abs_tol=1e-4) for a, b in zip(got, want))
+
+
+@pytest.mark.parametrize("method", ["beam", "sf_token", "sf_word_hotwords"])
+@pytest.mark.parametrize("pruning", [{}, {"prune_topk": 3, "hotword_beam": 2}, {"token_min_logp": -5.0,
+                                                                                 "beam_prune_logp": 6.0}])
+def test_compiled_online_equals_python_online(world, method, pruning):
+    """The core's online search (frames appended chunk by chunk) gives the Python online search's n-best."""
+    from decoders.ctc_prefix_beam_online_native import CTCPrefixBeamOnlineNative
+
+    tok, scorers = world
+    g = torch.Generator().manual_seed(4)
+    for text in ("the rat ate the cheese", "the earth was without form and the cat sat"):
+        lp = emissions(g, tok, text)
+        want = run_online(lp, [lp.size(0)], scorers[method], 4, beam=4, **pruning)
+        for chunks in ([1] * 7, [5, 0, 8, 3], [8] * 40):
+            s = CTCPrefixBeamOnlineNative(4, scorers[method], compact_every=15, **pruning)  # compacts often
+            ref = CTCPrefixBeamOnline(4, scorers[method], **pruning)
+            t = 0
+            for n in chunks:
+                s.advance(lp[t:t + n])
+                ref.advance(lp[t:t + n])
+                t += n
+                assert [h.units for h in s.partial(2)] == [h.units for h in ref.partial(2)]
+            s.advance(lp[t:])
+            got = s.finish(4)
+            assert [h.units for h in got] == [h.units for h in want]
+            assert all(math.isclose(a.score, b.score, abs_tol=1e-4) for a, b in zip(got, want))
+
+
+def test_compiled_online_with_a_callback_lm_and_bounded_trie(world):
+    """A LanguageModel the core does not run natively (here the token n-gram seen through a subclass) is
+    called back per frame; compaction keeps the trie small on a long stream without changing the result."""
+    from decoders.ctc_prefix_beam_online_native import CTCPrefixBeamOnlineNative
+
+    tok, scorers = world
+    lm = scorers["sf_token"][0].lm
+
+    class Wrapped(type(lm)):  # not the exact KenLM type: the core calls it back
+        pass
+
+    wrapped = Wrapped.__new__(Wrapped)
+    wrapped.__dict__.update(lm.__dict__)
+    cb = [WeightedScorer(wrapped, 0.6, "lm")]
+    g = torch.Generator().manual_seed(5)
+    lp = torch.cat([emissions(g, tok, "the cat sat on the mat the rat ate the cheese") for _ in range(6)])
+    want = ctc_prefix_beam_search_reference(lp[None], None, 6, cb, nbest=3)[0]
+    s = CTCPrefixBeamOnlineNative(6, cb, compact_every=100)
+    assert s.natives == [None]
+    for t in range(0, lp.size(0), 9):
+        s.advance(lp[t:t + 9])
+    assert s.search.nodes < 1000  # without compaction: ~9000 nodes on this stream
+    got = s.finish(3)
+    assert [h.units for h in got] == [h.units for h in want]
+    assert all(math.isclose(a.score, b.score, abs_tol=1e-4) for a, b in zip(got, want))

@@ -10,8 +10,10 @@
 
 Per stream: :class:`asrkit.frontend.streaming.StreamingFrontend` (fbank/LFR/CMVN, each sample once) ->
 :class:`asrkit.encoder.sanm_streaming.StreamingSANMEncoder` (one chunk of ``chunk_size`` 60 ms frames at a
-time, attention/FSMN caches) -> CTC log-probabilities -> :class:`decoders.ctc_prefix_beam_online.CTCPrefixBeamOnline`
-(the engine's prefix search with the method's scorers, their states carried across chunks). The scorer
+time, attention/FSMN caches) -> CTC log-probabilities -> the online prefix search
+(:func:`decoders.online_search.new_online_search`: the compiled core's, or its Python reference
+:class:`decoders.ctc_prefix_beam_online.CTCPrefixBeamOnline`, with the method's scorers, their states carried
+across chunks). The scorer
 list is the one :class:`asrkit.inference.engine.Decoder` builds for the offline decode, so every beam method,
 the bonuses and hotwords stream; ``rescore`` re-ranks the final n-best; ``greedy`` carries the last unit.
 ``tlg`` does not stream (its Viterbi search has no online form here).
@@ -38,7 +40,7 @@ from asrkit.errors import UserError
 from asrkit.frontend.streaming import StreamingFrontend
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.inference.engine import Decoder
-from decoders.ctc_prefix_beam_online import CTCPrefixBeamOnline
+from decoders.online_search import new_online_search
 from decoders.rescoring import rescore_nbest
 
 DEFAULT_CHUNK = 8  # 60 ms frames per chunk for a model not trained chunk-wise (480 ms)
@@ -170,7 +172,7 @@ class RecognitionStream:
         self.blank = rec.head.tokenizer.blank_id
         self.units: list[int] = []  # greedy: the collapsed best path so far
         self.last = self.blank
-        self.search = None if self.greedy else CTCPrefixBeamOnline(
+        self.search = None if self.greedy else new_online_search(
             max(dec.beam, dec.nbest), dec.scorers, prune_topk=cfg.prune_topk, blank_id=self.blank,
             token_min_logp=cfg.token_min_logp, beam_prune_logp=cfg.beam_prune_logp, hotword_beam=cfg.hotword_beam)
         self.timing = StreamTiming()

@@ -83,6 +83,8 @@ class Search {
   }
 
   int Frames() const { return search_->Frames(); }
+  asrkit::PrefixSearch& Get() { return *search_; }
+  const asrkit::PrefixSearch& Get() const { return *search_; }
 
   py::object Query(int t) {
     const int width = search_->Query(t, &rows_, &cands_);
@@ -112,6 +114,21 @@ class Search {
   }
 
   py::array_t<int64_t> FinalRows() const { return ToArray(search_->FinalRows()); }
+
+  // Streaming (a search made over (1, 0, V) emissions): append (n, V) frames; without callback scorers
+  // run_from(t0) expands frames t0 .. frames-1 here, with them the caller drives query/expand/rebuild.
+  void Append(FloatArray frames) {
+    const auto V = log_probs_.shape(2);
+    if (frames.ndim() != 2 || frames.shape(1) != V) throw std::invalid_argument("frames must be (n, V)");
+    search_->AppendFrames(frames.data(), static_cast<int>(frames.shape(0)));
+  }
+
+  void RunFrom(int t0) {
+    const std::vector<const double*> none;
+    for (int t = t0; t < search_->Frames(); ++t) search_->Expand(t, none);
+  }
+
+  py::list Partial(int nbest) { return ToPython({search_->Partial(0, nbest)})[0].cast<py::list>(); }
 
   py::list Finish(const std::vector<DoubleArray>& ends) {
     const size_t n = search_->FinalRows().size();
@@ -174,5 +191,10 @@ PYBIND11_MODULE(_ctc_core, m) {
       .def("rebuild", &Search::Rebuild)
       .def("run", &Search::Run)
       .def("final_rows", &Search::FinalRows)
-      .def("finish", &Search::Finish, py::arg("ends"));
+      .def("finish", &Search::Finish, py::arg("ends"))
+      .def("append", &Search::Append, py::arg("frames"))
+      .def("run_from", &Search::RunFrom, py::arg("t0"))
+      .def("partial", &Search::Partial, py::arg("nbest"))
+      .def("compact", [](Search& s) { s.Get().Compact(); })
+      .def_property_readonly("nodes", [](const Search& s) { return s.Get().Nodes(); });
 }

@@ -131,7 +131,7 @@ void PrefixSearch::Candidates(int t) {
     ids.clear();
     lps.clear();
     if (t >= lengths_[b]) continue;
-    const float* row = log_probs_ + (static_cast<size_t>(b) * T_ + t) * V_;
+    const float* row = Row(b, t);
     // The K best units, best first, the lower id first among equal log-probs, kept in a sorted list of K
     // while the row is read once. With token_min_logp a unit below it is never kept (the K best that
     // pass are the K best overall that pass). NaN is never kept.
@@ -226,7 +226,7 @@ void PrefixSearch::Expand(int t, const std::vector<const double*>& cb_scores) {
 
 void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*>& cb_scores, int row_base,
                                    int width) {
-  const float* lp = log_probs_ + (static_cast<size_t>(b) * T_ + t) * V_;
+  const float* lp = Row(b, t);
   const double blank = lp[opts_.blank];
   const std::vector<int32_t>& ids = cids_[b];
   const std::vector<float>& lps = clps_[b];
@@ -542,6 +542,90 @@ std::vector<std::vector<Result>> PrefixSearch::Finish(const std::vector<const do
     out[b] = std::move(finals);
   }
   return out;
+}
+
+void PrefixSearch::AppendFrames(const float* log_probs, int n) {
+  if (B_ != 1) throw std::logic_error("AppendFrames: a streaming search has one utterance");
+  if (n < 0) throw std::invalid_argument("AppendFrames: a negative number of frames");
+  if (frame_ + 1 < T_) throw std::logic_error("AppendFrames: expand the frames already given first");
+  owned_.clear();  // every frame given so far is expanded
+  base_frame_ = T_;
+  owned_.assign(log_probs, log_probs + static_cast<size_t>(n) * V_);
+  log_probs_ = owned_.data();
+  T_ += n;
+  lengths_[0] = T_;
+  n_frames_ = T_;
+  cand_frame_ = -1;
+}
+
+std::vector<Result> PrefixSearch::Partial(int b, int nbest) const {
+  if (b < 0 || b >= B_) throw std::out_of_range("Partial: no such utterance");
+  const std::vector<Entry>& beam = beams_[b];
+  std::vector<int32_t> idx(beam.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int32_t>(i);
+  std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t c) { return beam[a].total > beam[c].total; });
+  if (static_cast<int>(idx.size()) > nbest) idx.resize(std::max(0, nbest));
+  const size_t n_sc = slots_.size();
+  std::vector<Result> out;
+  for (int32_t i : idx) {
+    const Entry& e = beam[i];
+    Result r;
+    for (int32_t y = e.node; parent_[y] >= 0; y = parent_[y]) r.units.push_back(unit_[y]);
+    std::reverse(r.units.begin(), r.units.end());
+    r.am = LogAdd(e.p_b, e.p_nb);
+    r.score = r.am + e.lm;
+    for (size_t s = 0; s < n_sc; ++s) r.lm_each.push_back(pools_[b][e.each + s]);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void PrefixSearch::Compact() {
+  std::vector<int32_t> remap(parent_.size(), -1);
+  std::vector<int32_t> parent, unit, nstate;
+  std::vector<float> nscore;
+  auto copy_node = [&](int32_t y, int32_t new_parent) {
+    remap[y] = static_cast<int32_t>(parent.size());
+    parent.push_back(new_parent);
+    unit.push_back(unit_[y]);
+    const size_t base = static_cast<size_t>(y) * n_native_;
+    nstate.insert(nstate.end(), nstate_.begin() + base, nstate_.begin() + base + n_native_);
+    nscore.insert(nscore.end(), nscore_.begin() + base, nscore_.begin() + base + n_native_);
+  };
+  for (int b = 0; b < B_; ++b) copy_node(b, -1);  // the roots keep ids 0 .. B-1
+  std::vector<int32_t> path;
+  for (int b = 0; b < B_; ++b) {
+    for (Entry& e : beams_[b]) {
+      path.clear();
+      for (int32_t y = e.node; remap[y] < 0; y = parent_[y]) path.push_back(y);
+      for (auto it = path.rbegin(); it != path.rend(); ++it) copy_node(*it, remap[parent_[*it]]);
+      e.node = remap[e.node];
+    }
+  }
+  parent_.swap(parent);
+  unit_.swap(unit);
+  nstate_.swap(nstate);
+  nscore_.swap(nscore);
+  child_ = FlatMap<int32_t>(std::max<size_t>(1024, parent_.size() * 2));
+  for (size_t i = static_cast<size_t>(B_); i < parent_.size(); ++i) {
+    child_.Insert(PairKey(static_cast<uint32_t>(parent_[i]), static_cast<uint32_t>(unit_[i])),
+                  static_cast<int32_t>(i));
+  }
+  // Node-indexed scratch: stale marks must not match a reused id.
+  stamp_.assign(stamp_.size(), 0);
+  alive_.assign(alive_.size(), -1);
+  for (int b = 0; b < B_; ++b) {
+    for (size_t i = 0; i < beams_[b].size(); ++i) {
+      const int32_t y = beams_[b][i].node;
+      if (static_cast<size_t>(y) >= alive_.size()) {
+        alive_.resize((y + 1) * 2, -1);
+        alive_pos_.resize((y + 1) * 2, -1);
+      }
+      alive_[y] = frame_;
+      alive_pos_[y] = static_cast<int32_t>(i);
+    }
+  }
+  new_ext_.clear();
 }
 
 }  // namespace asrkit

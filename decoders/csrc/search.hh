@@ -74,6 +74,17 @@ class PrefixSearch {
   // n-best per utterance; cb_ends[c][i]: callback c's final score of FinalRows()[i].
   std::vector<std::vector<Result>> Finish(const std::vector<const double*>& cb_ends);
 
+  // Streaming: a search made with B == 1 and T == 0 takes its frames as they come. AppendFrames copies n
+  // more frames (n x V, row-major); Expand/Query then run on frames Frames()-n .. Frames()-1 in order,
+  // exactly as in a one-shot search over all frames. Frames already expanded are dropped from the copy.
+  void AppendFrames(const float* log_probs, int n);
+  // Utterance b's ``nbest`` best prefixes so far by running score (no end-of-sentence term), best first.
+  std::vector<Result> Partial(int b, int nbest) const;
+  // Rebuild the trie with the live prefixes and their ancestors only (bounded memory on a long stream).
+  // Node ids are identities only, so results do not change. Call between frames (after Rebuild).
+  void Compact();
+  size_t Nodes() const { return parent_.size(); }
+
  private:
   struct Entry {
     int32_t node;
@@ -100,8 +111,15 @@ class PrefixSearch {
   double HeldOf(int32_t node) const;
   int SelectWithHotwordBeam(int n);
 
+  // Frame t of utterance b (streaming: base_frame_ frames were dropped from the front of owned_).
+  const float* Row(int b, int t) const {
+    return log_probs_ + (static_cast<size_t>(b) * T_ + static_cast<size_t>(t - base_frame_)) * V_;
+  }
+
   const float* log_probs_;
   int B_, T_, V_, K_;
+  std::vector<float> owned_;  // streaming: the frames not yet expanded
+  int base_frame_ = 0;
   std::vector<int> lengths_;
   SearchOptions opts_;
   std::vector<Slot> slots_;
