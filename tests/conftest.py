@@ -45,8 +45,9 @@ def synth(folder, voices=("en-us", "en-gb+m3")):
             uid = f"u{i}-{v.replace('+', '_')}"
             raw = folder / f"{uid}.raw.wav"
             subprocess.run(["espeak-ng", "-v", v, "-s", "160", "-w", str(raw), text], check=True)
-            subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(folder / f"{uid}.wav")],
-                           check=True)
+            # -D: no dither (its random LSBs made every test run train a slightly different model).
+            subprocess.run(["sox", "-D", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16",
+                            str(folder / f"{uid}.wav")], check=True)
             raw.unlink()
             lines.append({"id": uid, "audio": f"{uid}.wav", "text": text})
     manifest = folder / "m.jsonl"
