@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from asrkit.cli.argtypes import add_output, positive_float, positive_int
+from asrkit.cli.argtypes import add_output, add_quiet, positive_float, positive_int
 from asrkit.errors import UserError
 from asrkit.models.registry import bundled_models
 
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
                    help="fit the number of epochs (at most optim.epochs) to this many minutes of training, from the "
                         "measured step time; the cosine LR decay ends with the budget (one process only)")
+    add_quiet(p, "no progress bar or log lines on stdout (EXP/train.log is still written)")
     p.set_defaults(func=run)
 
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     args.init = _model_source(args.init, "--init")
     args.init_encoder = _model_source(args.init_encoder, "--init-encoder")
     trainer = Trainer(cfg, args.train, args.dev, args.output, nj=args.nj, feats_dir=args.feats_dir, init=args.init,
-                      init_encoder=args.init_encoder)
+                      init_encoder=args.init_encoder, quiet=args.quiet)
     if args.time_budget is not None:
         if trainer.world > 1:
             raise UserError("--time-budget: one process only (ranks would choose different epoch counts)")

@@ -1,8 +1,9 @@
-"""CTC training loop: AdamW, warmup + cosine schedule, bf16 autocast, resumable checkpoints.
+"""CTC training: AdamW, warmup + cosine schedule, bf16 autocast, resumable checkpoints, through the one
+epoch loop of asrkit/train/loop.py.
 
-Front ends: ``paraformer`` trains on a cache of fbank features (LFR + CMVN per batch); ``hertz`` on a
-cache of the frozen hertz-codec encoder's outputs (asrkit/train/latents.py), the codec itself being
-part of the saved model so that decoding runs from raw audio.
+The front end is an object (asrkit/train/frontends.py): ``paraformer`` trains on a cache of fbank features
+(LFR + CMVN per batch); ``hertz`` on a cache of the frozen hertz-codec encoder's outputs, the codec itself
+being part of the saved model so that decoding runs from raw audio.
 
 Runs as one process, or one process per device under ``torchrun`` (DDP; each rank takes every
 world_size-th batch). Only rank 0 writes files. Determinism: batch order, SpecAugment and init
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,21 +22,18 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from asrkit.encoder.hertz.checkpoint import build_codec
 from asrkit.errors import UserError
-from asrkit.frontend import FbankConfig, FrontendConfig, GlobalCMVN, lfr_length
+from asrkit.frontend import GlobalCMVN
 from asrkit.metrics import error_rate
 from asrkit.models.ctc import CTCModel, CTCModelConfig
-from asrkit.models.hertz_frontend import HertzFrontendConfig
 from asrkit.text import normalize_text
 from asrkit.tokenizer import Tokenizer, train_tokenizer
 from asrkit.train import distributed
-from asrkit.train.bookkeeping import BUDGET_PROBE_STEPS, Bookkeeping, epochs_schedule
+from asrkit.train.bookkeeping import epochs_schedule
 from asrkit.train.config import TrainConfig
-from asrkit.train.dataset import Example, collate, make_batches
-from asrkit.train.features import dump_features, feature_stats
-from asrkit.train.latents import collate_hidden, dump_latents, latent_stats
-from asrkit.utils.progress import progress
+from asrkit.train.dataset import Example, make_batches
+from asrkit.train.frontends import train_frontend
+from asrkit.train.loop import EpochTrainer
 from asrkit.utils.safe_load import load_torch
 from decoders import ctc_greedy_search
 
@@ -55,11 +52,11 @@ def _examples(index: dict, tok: Tokenizer, max_frames: int | None, out_len: Call
     return out
 
 
-class Trainer(Bookkeeping):
+class Trainer(EpochTrainer):
     def __init__(self, config: TrainConfig, train_manifest: str, dev_manifest: str | None, exp_dir: str,
                  nj: int = 2, feats_dir: str | None = None, init: str | None = None,
-                 init_encoder: str | None = None):
-        self.cfg = config
+                 init_encoder: str | None = None, quiet: bool = False):
+        self.cfg, self.quiet = config, quiet
         self.exp = Path(exp_dir)
         self.rank, self.world, self.device = distributed.setup()
         self.main = self.rank == 0
@@ -67,7 +64,6 @@ class Trainer(Bookkeeping):
             self.exp.mkdir(parents=True, exist_ok=True)
             (self.exp / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         torch.manual_seed(config.optim.seed)
-        fcfg = FrontendConfig(fbank=FbankConfig())
         cache = Path(feats_dir) if feats_dir else self.exp / "feats"
         if init and init_encoder:
             raise UserError("--init and --init-encoder exclude each other (one continues a run, the other transfers "
@@ -76,24 +72,15 @@ class Trainer(Bookkeeping):
             self._adopt_units(Path(init))
         elif init_encoder:
             self._adopt_units(Path(init_encoder), names=("am.mvn",))
-        self.hertz = config.frontend == "hertz"
-        hz = config.hertz
-        if self.hertz:
-            self.codec = build_codec(hz.codec, hz.codec_seed, hz.codec_checkpoint)
-
-            def dump(manifest: str):
-                return dump_latents(manifest, cache, self.codec)
-        else:
-            def dump(manifest: str):
-                return dump_features(manifest, cache, fcfg.fbank, nj)
+        self.fe = fe = train_frontend(config, cache, nj)
         # Rank 0 fills the caches first so the other ranks only read them.
         if self.main:
-            dump(train_manifest)
+            fe.dump(train_manifest)
             if dev_manifest:
-                dump(dev_manifest)
+                fe.dump(dev_manifest)
         distributed.barrier()
-        self.train_frames, train_index = dump(train_manifest)
-        self.dev = dump(dev_manifest) if dev_manifest else None
+        self.train_frames, train_index = fe.dump(train_manifest)
+        self.dev = fe.dump(dev_manifest) if dev_manifest else None
 
         tok_path = self.exp / "tokenizer.model"
         if self.main and not tok_path.exists():
@@ -101,44 +88,25 @@ class Trainer(Bookkeeping):
             train_tokenizer(texts, tok_path, config.vocab_size, config.units)
         cmvn_path = self.exp / "am.mvn"
         if self.main and not cmvn_path.exists():
-            if self.hertz:  # CMVN of the 32-dim mu latents, as the codec computes them at the start
-                GlobalCMVN.from_stats(*latent_stats(self.train_frames, self.codec)).save(cmvn_path)
-            else:
-                mean, std = feature_stats(self.train_frames)
-                GlobalCMVN.from_stats(mean.repeat(fcfg.lfr_m), std.repeat(fcfg.lfr_m)).save(cmvn_path)
+            fe.cmvn(self.train_frames).save(cmvn_path)
         distributed.barrier()
         self.tok = Tokenizer(tok_path)
         cmvn = GlobalCMVN.from_file(cmvn_path)
-        if self.hertz:
-            # Batches are sized in latents (lfr_n = 1 makes make_batches count cached frames as they are).
-            self.batch_lfr_n = 1
-            max_in = int(config.optim.max_duration * hz.codec.frame_rate)
-
-            def out_len(n: int) -> int:
-                return n * hz.upsample
-        else:
-            self.batch_lfr_n = fcfg.lfr_n
-            max_in = int(config.optim.max_duration * 1000 / fcfg.fbank.frame_shift_ms)
-
-            def out_len(n: int) -> int:
-                return lfr_length(n, fcfg.lfr_n)
-        self.train_ex = _examples(train_index, self.tok, max_in, out_len)
-        self.dev_ex = _examples(self.dev[1], self.tok, None, out_len) if self.dev else []
+        self.batch_lfr_n = fe.batch_lfr_n
+        max_in = fe.max_input(config.optim.max_duration)
+        self.train_ex = _examples(train_index, self.tok, max_in, fe.out_len)
+        self.dev_ex = _examples(self.dev[1], self.tok, None, fe.out_len) if self.dev else []
         self.dev_refs = {uid: normalize_text(u["text"]) for uid, u in self.dev[1]["utts"].items()} if self.dev else {}
 
-        frontend_cfg = HertzFrontendConfig(hz.codec, hz.upsample) if self.hertz else fcfg
-        mcfg = CTCModelConfig(vocab_size=self.tok.vocab_size, encoder=config.encoder, frontend=frontend_cfg)
+        mcfg = CTCModelConfig(vocab_size=self.tok.vocab_size, encoder=config.encoder, frontend=fe.model_config())
         self.model = CTCModel(mcfg, self.tok, cmvn).to(self.device)
-        if self.hertz:
-            self.model.codec.load_state_dict(self.codec.state_dict())
-            self.model.codec.compressor.requires_grad_(hz.train_proj_in)
+        fe.prepare(self.model)
         if init:
             self._init_weights(Path(init))
         elif init_encoder:
             self._init_encoder(Path(init_encoder))
         self.frontend = self.model.frontend
-        # The model reads cached codec outputs during training (its codec would only recompute them).
-        self.forward_kwargs = {"inputs": "hidden"} if self.hertz else {}
+        self.forward_kwargs = fe.forward_kwargs
         self.ddp = (
             DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
             if self.world > 1 else self.model
@@ -159,8 +127,7 @@ class Trainer(Bookkeeping):
         if self.main:
             n = sum(p.numel() for p in self.model.parameters())
             n_train = sum(p.numel() for _, p in trainable)
-            frame_s = 1 / hz.codec.frame_rate if self.hertz else fcfg.fbank.frame_shift_ms / 1000
-            hours = sum(e.frames for e in self.train_ex) * frame_s / 3600
+            hours = sum(e.frames for e in self.train_ex) * fe.frame_seconds / 3600
             self.log(f"model {n / 1e6:.2f}M params ({n_train / 1e6:.2f}M trainable); "
                      f"{len(self.train_ex)} train utts ({hours:.1f} h), "
                      f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
@@ -216,9 +183,7 @@ class Trainer(Bookkeeping):
 
     # ---- training ------------------------------------------------------------------------
     def _collate(self, batch: list[int], examples: list[Example], frames, gen: torch.Generator | None):
-        if self.hertz:
-            return collate_hidden(batch, examples, frames, gen, self.cfg.hertz.specaug_channels)
-        return collate(batch, examples, frames, self.frontend, gen)
+        return self.fe.collate(batch, examples, frames, gen, self.model)
 
     def _loss(self, batch: list[int], frames, examples, gen) -> tuple[torch.Tensor, int]:
         feats, lens, targets, tlens = self._collate(batch, examples, frames, gen)
@@ -229,53 +194,34 @@ class Trainer(Bookkeeping):
                           blank=0, reduction="sum", zero_infinity=True)
         return loss, len(batch)
 
+    # ---- the epoch loop's parts (asrkit/train/loop.py) --------------------------------------
+    loss_unit, rate_unit, rate_format, postfix_format = "utt", "utt/s", ".1f", ".2f"
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        o = self.cfg.optim
+        return make_batches(self.train_ex, o.max_frames, o.seed + epoch, self.batch_lfr_n)
+
+    def batch_loss(self, index: int, batch: list[int]) -> tuple[torch.Tensor, int, float, int]:
+        o = self.cfg.optim
+        # Seeded per batch so a resumed run draws exactly the masks an uninterrupted one would.
+        gen = (torch.Generator().manual_seed(((o.seed * 1009 + self.epoch) * 100_003 + index) * 7 + self.rank)
+               if o.specaug else None)
+        loss, n = self._loss(batch, self.train_frames, self.train_ex, gen)
+        return loss, n, loss.item(), n
+
+    def epoch_record(self, loss_sum: float, count: int) -> dict:
+        return {"train_loss": loss_sum / max(1, count), **(self.evaluate() if self.dev else {})}
+
+    def epoch_written(self) -> None:
+        torch.save(self.model.state_dict(), self.exp / f"epoch-{self.epoch}.pt")
+
+    def finish(self) -> None:
+        self.finalize()
+
     def train(self, stop_after_epoch: int | None = None) -> None:
         """Train to ``optim.epochs``; ``stop_after_epoch`` pauses earlier (same LR schedule, resumable).
         With ``time_budget_s`` the number of epochs is fitted to the budget (:meth:`fit_epochs_to_budget`)."""
-        o = self.cfg.optim
-        self.start_clock()
-        done_in_run = 0
-        while self.epoch < (o.epochs if stop_after_epoch is None else min(o.epochs, stop_after_epoch)):
-            batches = make_batches(self.train_ex, o.max_frames, o.seed + self.epoch, self.batch_lfr_n)
-            batches = batches[self.rank :: self.world][: self.steps_per_epoch]
-            self.ddp.train()
-            tot_loss, tot_utts, t0 = 0.0, 0, time.time()
-            bar = progress(range(self.batch_in_epoch, len(batches)), desc=f"epoch {self.epoch + 1}/{o.epochs}",
-                           unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
-            for bi in bar:
-                # Seeded per batch so a resumed run draws exactly the masks an uninterrupted one would.
-                gen = (torch.Generator().manual_seed(((o.seed * 1009 + self.epoch) * 100_003 + bi) * 7 + self.rank)
-                       if o.specaug else None)
-                loss, n = self._loss(batches[bi], self.train_frames, self.train_ex, gen)
-                self.optimizer_step(loss, n, bi, o.grad_clip, o.save_every)
-                tot_loss += loss.item()
-                tot_utts += n
-                if self.step % o.log_every == 0:
-                    avg = tot_loss / max(1, tot_utts)
-                    bar.set_postfix(loss=f"{avg:.2f}")
-                    self.log(f"epoch {self.epoch + 1} step {self.step} loss/utt {avg:.3f} "
-                             f"lr {self.sched.get_last_lr()[0]:.2e} {tot_utts / (time.time() - t0):.1f} utt/s")
-                if self.step - self._run_step0 == BUDGET_PROBE_STEPS:
-                    self.fit_epochs_to_budget(o, self.steps_per_epoch)
-                if self.out_of_time():
-                    self.log(f"time budget reached in epoch {self.epoch + 1} (batch {bi + 1}/{len(batches)})")
-                    o.epochs = self.epoch + 1
-                    break
-            self.epoch += 1
-            self.batch_in_epoch = 0
-            done_in_run += 1
-            if self.main:
-                dev = self.evaluate() if self.dev else {}
-                rec = {"epoch": self.epoch, "train_loss": tot_loss / max(1, tot_utts), **dev}
-                self.history.append(rec)
-                self.log("end of " + " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                              for k, v in rec.items()))
-                torch.save(self.model.state_dict(), self.exp / f"epoch-{self.epoch}.pt")
-            self.save_checkpoint()
-            self.fit_epochs_to_budget(o, self.steps_per_epoch, done_in_run)
-        if self.main and self.epoch >= o.epochs:
-            self.finalize()
-        distributed.cleanup()
+        self.run_epochs(self.cfg.optim, stop_after_epoch)
 
     @torch.inference_mode()
     def evaluate(self, model: CTCModel | None = None) -> dict:
