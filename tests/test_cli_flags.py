@@ -11,7 +11,7 @@ from asrkit.cli.main import build_parser
 
 COMMANDS = {" ".join(path): sub for path, sub, _ in sub_commands(build_parser())}
 # Sub-commands that show a progress bar or progress lines.
-PROGRESS = {"decode", "tune", "lm prior", "lm tlg", "lm train", "speech-llm pretrain"}
+PROGRESS = {"decode", "tune", "lm prior", "lm tlg", "lm train", "train", "speech-llm pretrain", "speech-llm train"}
 # Spellings that name a meaning another flag now names; shown by no sub-command.
 OLD = {"--out", "--output-dir", "--arpa", "--field"}
 

@@ -1,5 +1,6 @@
 """Speech-LLM side training from the command line: `asrkit speech-llm pretrain` (a tiny Qwen2 on text) through
-the one epoch loop, its old `python -m` entry point, and resuming."""
+the one epoch loop, resuming, and the old `python -m` entry points of both speech-LLM trainers
+(the speech-LLM trainer itself runs end to end in tests/test_speech_llm.py)."""
 
 import json
 import subprocess
@@ -47,3 +48,11 @@ def test_old_module_entry_point_runs_the_sub_command(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.strip() == f"asrkit speech-llm: error: {tmp_path / 'none.txt'}: no such text file"
+
+
+def test_old_speech_llm_train_entry_point_runs_the_sub_command(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "asrkit.models.speech_llm.train", "--encoder-model", str(tmp_path),
+                          "--llm", str(tmp_path), "--data", f"{tmp_path / 'none.jsonl'}:asr", "--exp",
+                          str(tmp_path / "e")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip() == f"asrkit speech-llm: error: {tmp_path}: not a CTC model folder (missing config.json)"

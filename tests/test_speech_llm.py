@@ -322,8 +322,8 @@ def test_trainer_end_to_end(parts, tmp_path):
     import soundfile as sf
 
     from asrkit.models.ctc import CTCModel, CTCModelConfig
-    from asrkit.models.speech_llm.train import SpeechLLMTrainConfig, SpeechLLMTrainer
     from asrkit.tokenizer import train_tokenizer
+    from asrkit.train.speech_llm import SpeechLLMTrainConfig, SpeechLLMTrainer
 
     m = parts["model"]
     ctc_dir = tmp_path / "ctc"
@@ -404,7 +404,7 @@ def test_speech_llm_training_config_follows_the_one_config_rule(tmp_path):
     import pytest
 
     from asrkit.errors import UserError
-    from asrkit.models.speech_llm.train import SpeechLLMTrainConfig
+    from asrkit.train.speech_llm import SpeechLLMTrainConfig
 
     bad = tmp_path / "c.json"
     bad.write_text(json.dumps({"optim": {"epochz": 3}}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-SPEECH_LLM_COMMANDS = ["pretrain"]
+SPEECH_LLM_COMMANDS = ["pretrain", "train"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -29,7 +29,7 @@ from asrkit.longform.timestamps import Word, word_timestamps
 from asrkit.longform.vad import FRAME_S, EnergyVAD, SileroVAD, make_vad
 
 CTC_MAX_S = 30.0
-# The speech-LLM recipe (asrkit/models/speech_llm/train.py, max_duration) skips training utterances over 20 s.
+# The speech-LLM recipe (asrkit/train/speech_llm.py, max_duration) skips training utterances over 20 s.
 SPEECH_LLM_MAX_S = 20.0
 
 

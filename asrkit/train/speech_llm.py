@@ -4,24 +4,26 @@ Only ``encoder_projector`` (the LinearAdapter) and the LoRA matrices are trained
 LLM's own weights stay frozen. Loss: summed NLL of the answer tokens (target text + ``<|im_end|>``)
 divided by their number (mean per token). Each example has a task (``asr``: transcript, ``ast``:
 English translation, ``asr_ast``: both on two lines) and the task's MooER prompt. Encoder outputs are
-computed once per manifest and cached (:mod:`.dataset`), so training runs the adapter and the LLM only.
+computed once per manifest and cached (:mod:`asrkit.train.speech_llm_data`), so training runs the adapter
+and the LLM only.
 
 AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast; resumable checkpoints
 (``EXP/checkpoint.pt``), logging and the DDP split (each rank takes every world_size-th batch; gloo on
-CPU, nccl on GPU, under ``torchrun``) come from :mod:`asrkit.train`. After each epoch: dev loss, and
-greedy WER (asr) / BLEU (ast) on the dev manifests. The final model folder is ``EXP/model``.
+CPU, nccl on GPU, under ``torchrun``) come from :mod:`asrkit.train` (the epoch loop of
+:mod:`asrkit.train.loop`). After each epoch: dev loss, and greedy WER (asr) / BLEU (ast) on the dev
+manifests. The final model folder is ``EXP/model``.
 
 Optionally (``optim.ctc_warmup_steps``) the adapter is first trained alone with the CTC loss of
-:mod:`.aux_ctc` (the spoken transcript in LLM tokens), which makes a tiny LLM start using the audio much
-sooner; the LR schedule spans warm-up and main phase, and a resumed run continues in the right phase.
+:mod:`asrkit.models.speech_llm.aux_ctc` (the spoken transcript in LLM tokens), which makes a tiny LLM
+start using the audio much sooner; the LR schedule spans warm-up and main phase, and a resumed run
+continues in the right phase.
 
-    python -m asrkit.models.speech_llm.train --config conf.json --encoder-model CTC_DIR --llm LLM_DIR \\
-        --data train_en.jsonl:asr train_es.jsonl:ast --dev dev_en.jsonl:asr dev_es.jsonl:ast --exp EXP
+    asrkit speech-llm train --config conf.json --encoder-model CTC_DIR --llm LLM_DIR \\
+        --data train_en.jsonl:asr train_es.jsonl:ast --dev dev_en.jsonl:asr dev_es.jsonl:ast -o EXP
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,12 +36,13 @@ from asrkit.errors import UserError
 from asrkit.models.ctc import CTCModel
 from asrkit.models.speech_llm.aux_ctc import ctc_greedy_text
 from asrkit.models.speech_llm.config import AdapterConfig, LoraSettings, SpeechLLMConfig
-from asrkit.models.speech_llm.dataset import collate, encoder_cache, make_batches, make_examples
 from asrkit.models.speech_llm.model import LossTerms, SpeechLLM, load_llm
 from asrkit.models.speech_llm.prompt import TASK_PROMPTS
 from asrkit.train import distributed
-from asrkit.train.bookkeeping import BUDGET_PROBE_STEPS, Bookkeeping, epochs_schedule
-from asrkit.utils.config_io import from_dict, read_json_object
+from asrkit.train.bookkeeping import epochs_schedule
+from asrkit.train.loop import EpochTrainer
+from asrkit.train.speech_llm_data import collate, encoder_cache, make_batches, make_examples
+from asrkit.utils.config_io import load_config
 from asrkit.utils.progress import progress
 
 
@@ -76,11 +79,7 @@ class SpeechLLMTrainConfig:
 
     @classmethod
     def load(cls, path: str | Path | None) -> SpeechLLMTrainConfig:
-        if path is None:
-            return cls()
-        # The one config rule (asrkit/utils/config_io.py): unknown keys and wrong types are refused, naming
-        # the file and key.
-        return from_dict(cls, read_json_object(path, "speech LLM training config"), str(path))
+        return load_config(cls, path, "speech LLM training config")
 
     def to_dict(self) -> dict:
         return {"adapter_hidden": self.adapter_hidden, "downsample_rate": self.downsample_rate,
@@ -97,11 +96,12 @@ def parse_spec(spec: str) -> tuple[Path, str]:
     return Path(path), task
 
 
-class SpeechLLMTrainer(Bookkeeping):
+class SpeechLLMTrainer(EpochTrainer):
     def __init__(self, config: SpeechLLMTrainConfig, encoder_model: str | Path, llm: str | Path, data: list[str],
                  exp: str | Path, dev: list[str] | None = None, feats_dir: str | Path | None = None,
-                 cache_dir: str | Path | None = None, init_adapter: str | Path | None = None, nj: int = 1):
-        self.cfg = config
+                 cache_dir: str | Path | None = None, init_adapter: str | Path | None = None, nj: int = 1,
+                 quiet: bool = False):
+        self.cfg, self.quiet = config, quiet
         self.exp = Path(exp)
         self.rank, self.world, self.device = distributed.setup()
         self.main = self.rank == 0
@@ -218,7 +218,7 @@ class SpeechLLMTrainer(Bookkeeping):
         self.ddp.train()
         tot, n_tok, t0, cur = 0.0, 0, time.time(), None
         bar = progress(range(self.step, o.ctc_warmup_steps), desc="adapter CTC warm-up", unit="batch",
-                       disable=not self.main, initial=self.step, total=o.ctc_warmup_steps)
+                       disable=not self.main or self.quiet, initial=self.step, total=o.ctc_warmup_steps)
         for s in bar:
             e, i = divmod(s, self.warm_per_epoch)
             if cur != e:
@@ -246,53 +246,36 @@ class SpeechLLMTrainer(Bookkeeping):
                                            self.tok.decode))
         return out
 
-    def train(self) -> None:
+    # ---- the epoch loop's parts (asrkit/train/loop.py) --------------------------------------
+    loss_unit, rate_unit = "token", "tokens/s"
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        return self._batches(epoch)
+
+    def batch_loss(self, index: int, batch: list[int]) -> tuple[torch.Tensor, int, float, int]:
         o = self.cfg.optim
+        terms = self._loss(self.ddp, batch, self.train_ex, ctc=o.ctc_weight > 0)
+        # total() is already a mean per token (and per CTC token): the step divides by 1.
+        return terms.total(o.ctc_weight), 1, terms.nll_value, terms.n_tokens
+
+    def epoch_record(self, loss_sum: float, count: int) -> dict:
+        return {"train_loss": loss_sum / max(1, count), **self.evaluate()}
+
+    def epoch_written(self) -> None:
+        # A usable folder after every epoch, so a run cut short still leaves a model to evaluate.
+        self.model.eval().save_pretrained(self.exp / "last_epoch_model")
+        (self.exp / "last_epoch_model" / "train_history.json").write_text(json.dumps(self.history, indent=2) + "\n")
+        self.model.train()
+
+    def finish(self) -> None:
+        self.model.eval().save_pretrained(self.exp / "model")
+        (self.exp / "model" / "train_history.json").write_text(json.dumps(self.history, indent=2) + "\n")
+        self.log(f"wrote {self.exp / 'model'}")
+
+    def train(self) -> None:
+        """The adapter CTC warm-up (if configured), then the epochs."""
         self.warmup()
-        self.start_clock()
-        done_in_run = 0
-        while self.epoch < o.epochs:
-            batches = self._batches(self.epoch)[self.rank :: self.world][: self.steps_per_epoch]
-            self.ddp.train()
-            tot, n_tok, t0 = 0.0, 0, time.time()
-            bar = progress(range(self.batch_in_epoch, len(batches)), desc=f"epoch {self.epoch + 1}/{o.epochs}",
-                           unit="batch", disable=not self.main, initial=self.batch_in_epoch, total=len(batches))
-            for bi in bar:
-                terms = self._loss(self.ddp, batches[bi], self.train_ex, ctc=o.ctc_weight > 0)
-                self.optimizer_step(terms.total(o.ctc_weight), 1, bi, o.grad_clip, o.save_every)
-                tot += terms.nll_value
-                n_tok += terms.n_tokens
-                if self.step % o.log_every == 0:
-                    avg = tot / max(1, n_tok)
-                    bar.set_postfix(loss=f"{avg:.3f}")
-                    self.log(f"epoch {self.epoch + 1} step {self.step} loss/token {avg:.3f} "
-                             f"lr {self.sched.get_last_lr()[0]:.2e} {n_tok / (time.time() - t0):.0f} tokens/s")
-                if self.step - self._run_step0 == BUDGET_PROBE_STEPS:
-                    self.fit_epochs_to_budget(o, self.steps_per_epoch)
-                if self.out_of_time():
-                    self.log(f"time budget reached in epoch {self.epoch + 1} (batch {bi + 1}/{len(batches)})")
-                    o.epochs = self.epoch + 1
-                    break
-            self.epoch += 1
-            self.batch_in_epoch = 0
-            done_in_run += 1
-            if self.main:
-                rec = {"epoch": self.epoch, "train_loss": tot / max(1, n_tok), **self.evaluate()}
-                self.history.append(rec)
-                self.log("end of " + " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                              for k, v in rec.items()))
-                # A usable folder after every epoch, so a run cut short still leaves a model to evaluate.
-                self.model.eval().save_pretrained(self.exp / "last_epoch_model")
-                (self.exp / "last_epoch_model" / "train_history.json").write_text(
-                    json.dumps(self.history, indent=2) + "\n")
-                self.model.train()
-            self.save_checkpoint()
-            self.fit_epochs_to_budget(o, self.steps_per_epoch, done_in_run)
-        if self.main and self.epoch >= o.epochs:
-            self.model.eval().save_pretrained(self.exp / "model")
-            (self.exp / "model" / "train_history.json").write_text(json.dumps(self.history, indent=2) + "\n")
-            self.log(f"wrote {self.exp / 'model'}")
-        distributed.cleanup()
+        self.run_epochs(self.cfg.optim)
 
     @torch.inference_mode()
     def evaluate(self) -> dict:
@@ -331,49 +314,3 @@ class SpeechLLMTrainer(Bookkeeping):
                             generation_config=m.generation_config(num_beams=1, max_new_tokens=self.cfg.optim
                                                                   .dev_max_new_tokens, eos_bias=0.0))
         return [self.tok.decode(row).strip() for row in gen.tolist()]
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m asrkit.models.speech_llm.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default=None, help="training config JSON (adapter_hidden, lora, optim)")
-    p.add_argument("--encoder-model", required=True, help="CTC model folder whose SANM encoder is frozen and used")
-    p.add_argument("--llm", required=True, help="pretrained causal LM folder (Qwen2 + tokenizer)")
-    p.add_argument("--data", nargs="+", required=True, help="MANIFEST.jsonl:TASK (task asr, ast or asr_ast)")
-    p.add_argument("--dev", nargs="*", default=None, help="dev MANIFEST.jsonl:TASK, evaluated after each epoch")
-    p.add_argument("--exp", required=True, help="experiment folder")
-    p.add_argument("--feats-dir", default=None, help="shared fbank cache folder")
-    p.add_argument("--cache-dir", default=None, help="encoder output cache folder (default EXP/enc_cache)")
-    p.add_argument("--resume", action="store_true", help="continue from EXP/checkpoint.pt if present")
-    p.add_argument("--init-adapter", default=None,
-                   help="speech LLM folder whose adapter.safetensors starts the adapter (continued training; "
-                        "pass that folder's llm/ as --llm)")
-    p.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
-    p.add_argument("--nj", type=int, default=1, help="processes for fbank extraction (first run only)")
-    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
-                   help="fit the number of epochs (at most optim.epochs) to this many minutes of training (after the "
-                        "encoder cache is built), from the measured step time; one process only")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    try:
-        cfg = SpeechLLMTrainConfig.load(args.config)
-        if args.epochs is not None:
-            cfg.optim.epochs = args.epochs
-        trainer = SpeechLLMTrainer(cfg, args.encoder_model, args.llm, args.data, args.exp, args.dev,
-                                   args.feats_dir, args.cache_dir, args.init_adapter, nj=args.nj)
-        if args.time_budget is not None:
-            if args.time_budget <= 0 or trainer.world > 1:
-                raise UserError("--time-budget: a positive number of minutes, with one process only")
-            trainer.time_budget_s = 60.0 * args.time_budget
-        if args.resume:
-            trainer.resume()
-        trainer.train()
-    except UserError as err:
-        print(f"speech_llm.train: error: {err}")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

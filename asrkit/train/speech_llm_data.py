@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from asrkit.data.jsonl import read_jsonl
 from asrkit.errors import UserError
 from asrkit.frontend import Frontend
+from asrkit.train.batching import bucket_batches
 from asrkit.train.features import dump_features
 from asrkit.utils.progress import progress
 
@@ -43,15 +44,8 @@ def _encoder_key(encoder: torch.nn.Module, frontend: Frontend) -> str:
 
 
 def _manifest_fields(manifest: Path) -> dict[str, dict]:
-    out = {}
-    for i, line in enumerate(manifest.read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError:
-                raise UserError(f"{manifest}:{i + 1}: not JSON") from None
-            out[str(d.get("id"))] = d
-    return out
+    """Each manifest line by its id (the one JSONL reader, asrkit/data/jsonl.py)."""
+    return {str(obj.get("id")): obj for obj in read_jsonl(manifest)}
 
 
 @torch.inference_mode()
@@ -138,27 +132,10 @@ def example_length(ex: Example, k: int, prompt_len: int) -> int:
 
 def make_batches(examples: list[Example], max_tokens: int, seed: int, k: int, prompt_len: int) -> list[list[int]]:
     """Batches of similar length with at most ``max_tokens`` padded positions; sorted inside random windows
-    so padding stays low while composition varies with ``seed``. Deterministic given ``seed``."""
-    rng = random.Random(seed)
-    order = list(range(len(examples)))
-    rng.shuffle(order)
-    window = max(1, len(order) // 20) or 1
-    batches: list[list[int]] = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start : start + window], key=lambda i: example_length(examples[i], k, prompt_len))
-        cur: list[int] = []
-        longest = 0
-        for i in chunk:
-            n = example_length(examples[i], k, prompt_len)
-            if cur and max(longest, n) * (len(cur) + 1) > max_tokens:
-                batches.append(cur)
-                cur, longest = [], 0
-            cur.append(i)
-            longest = max(longest, n)
-        if cur:
-            batches.append(cur)
-    rng.shuffle(batches)
-    return batches
+    (20 per epoch) so padding stays low while composition varies with ``seed``
+    (:func:`asrkit.train.batching.bucket_batches`)."""
+    window = max(1, len(examples) // 20) or 1
+    return bucket_batches([example_length(e, k, prompt_len) for e in examples], max_tokens, seed, window=window)
 
 
 def collate(batch: list[int], examples: list[Example], sources: list[np.ndarray]):

@@ -49,20 +49,20 @@ fi
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ] && [ -z "$init" ]; then
   echo "stage 0: tiny Qwen2 LLM pretraining (English train-book text + Spanish train_es transcripts)"
-  [ -s $exp/llm/model.safetensors ] || nice -n 19 $python -m asrkit.models.speech_llm.lm_pretrain \
+  [ -s $exp/llm/model.safetensors ] || nice -n 19 $python -m asrkit.cli.main speech-llm pretrain \
     --config conf/speech_llm_lm.json --text data/lm/train_text_en.txt data/manifests/train_es.jsonl:text \
-    --dev data/manifests/dev_en.jsonl:text --exp $exp/llm_pretrain --output $exp/llm --resume
+    --dev data/manifests/dev_en.jsonl:text --exp $exp/llm_pretrain -o $exp/llm --resume
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   echo "stage 1: adapter + LoRA training (frozen encoder outputs cached once)"
   if [ -n "$init" ]; then llm_args="--llm $init/llm --init-adapter $init"; else llm_args="--llm $exp/llm"; fi
   # shellcheck disable=SC2086  # llm_args is a word list
-  [ -s $exp/train/model/config.json ] || nice -n 19 $python -m asrkit.models.speech_llm.train \
+  [ -s $exp/train/model/config.json ] || nice -n 19 $python -m asrkit.cli.main speech-llm train \
     --config $conf --encoder-model $encoder_model $llm_args \
     --data data/manifests/train_en.jsonl:asr data/manifests/train_es.jsonl:ast data/manifests/train_es.jsonl:asr_ast \
     --dev data/manifests/dev_en.jsonl:asr data/manifests/dev_es.jsonl:ast \
-    --exp $exp/train --feats-dir exp/feats --cache-dir $exp/enc_cache --resume
+    -o $exp/train --feats-dir exp/feats --cache-dir $exp/enc_cache --resume
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
