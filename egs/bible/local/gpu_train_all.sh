@@ -50,18 +50,18 @@ stop=${STOP:-150}
 budget_min() { awk -v s="$(( $(left) - stop - $1 ))" 'BEGIN { printf "%.2f", (s < 60 ? 60 : s) / 60 }'; }
 
 llm_budget=$(budget_min 60)
-want llm && (timeout $(( $(left) - stop + 60 )) $py -m asrkit.models.speech_llm.train --config conf/speech_llm_listen_gpu.json \
+want llm && (timeout $(( $(left) - stop + 60 )) $py -m asrkit.cli.main speech-llm train --config conf/speech_llm_listen_gpu.json \
   --encoder-model "$pretrained/bible-en-ctc-small" --llm "$pretrained/bible-en-speechllm-tiny/llm" \
   --init-adapter "$pretrained/bible-en-speechllm-tiny" \
   --data data/manifests/train_en.jsonl:asr data/manifests/train_es.jsonl:ast data/manifests/train_es.jsonl:asr_ast \
   --dev data/manifests/dev_en.jsonl:asr data/manifests/dev_es.jsonl:ast \
-  --exp exp/gpu/speech_llm --feats-dir exp/gpu/feats_llm --nj 6 --threads 2 --time-budget "$llm_budget" \
+  -o exp/gpu/speech_llm --feats-dir exp/gpu/feats_llm --nj 6 --threads 2 --time-budget "$llm_budget" \
   > "$logs/speech_llm_train.txt" 2>&1) &
 llm_pid=$!
 
 stream_budget=$(budget_min 40)
 want stream && (timeout $(( $(left) - stop + 20 )) $py -m asrkit.cli.main train --config conf/ctc_stream_small_gpu.json \
-  --train data/manifests/train_en.jsonl --dev data/manifests/dev_en.jsonl --exp exp/gpu/ctc_stream \
+  --train data/manifests/train_en.jsonl --dev data/manifests/dev_en.jsonl -o exp/gpu/ctc_stream \
   --init "$pretrained/bible-en-ctc-small" --nj 4 --threads 2 --time-budget "$stream_budget" \
   > "$logs/ctc_stream_train.txt" 2>&1) &
 stream_pid=$!
@@ -71,7 +71,7 @@ want zh && synth 8 --set dev_zh --set test_zh --set train_zh_large > "$logs/synt
 echo "zh synthesized, $(left) s left" | tee -a "$logs/timeline.txt"
 zh_budget=$(budget_min 40)
 want zh && (timeout $(( $(left) - stop + 20 )) $py -m asrkit.cli.main train --config conf/ctc_zh_small_gpu.json \
-  --train data/manifests/train_zh_large.jsonl --dev data/manifests/dev_zh.jsonl --exp exp/gpu/ctc_zh \
+  --train data/manifests/train_zh_large.jsonl --dev data/manifests/dev_zh.jsonl -o exp/gpu/ctc_zh \
   --init-encoder "$pretrained/bible-en-ctc-small" --nj 8 --threads 2 --time-budget "$zh_budget" \
   > "$logs/ctc_zh_train.txt" 2>&1) &
 zh_pid=$!
