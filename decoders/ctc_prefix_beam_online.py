@@ -35,9 +35,8 @@ from decoders.hypothesis import Hypothesis
 from decoders.scorer import WeightedScorer
 
 
-class CTCPrefixBeamOnline:
-    """One utterance's prefix search, fed frames as they come: ``advance(log_probs)`` any number of times,
-    ``partial()`` for the best hypothesis so far, ``finish()`` once for the final n-best."""
+class OnlineSearchOptions:
+    """The settings every online search takes (this module's and the compiled one's)."""
 
     def __init__(self, beam: int = 8, scorers: list[WeightedScorer] | None = None, *, prune_topk: int | None = None,
                  blank_id: int = 0, token_min_logp: float | None = None, beam_prune_logp: float | None = None,
@@ -49,6 +48,16 @@ class CTCPrefixBeamOnline:
         self.token_min_logp = token_min_logp
         self.beam_prune_logp = beam_prune_logp
         self.compact_every = compact_every
+        self.hotword_beam = hotword_beam
+        self.finished = False
+
+
+class CTCPrefixBeamOnline(OnlineSearchOptions):
+    """One utterance's prefix search, fed frames as they come: ``advance(log_probs)`` any number of times,
+    ``partial()`` for the best hypothesis so far, ``finish()`` once for the final n-best."""
+
+    def __init__(self, beam: int = 8, scorers: list[WeightedScorer] | None = None, **options):
+        super().__init__(beam, scorers, **options)
         self.weights = [s.weight for s in self.scorers]
         self.states = [s.lm.init_state(1) for s in self.scorers]
         self.node_parent, self.node_unit = [-1], [-1]
@@ -56,16 +65,14 @@ class CTCPrefixBeamOnline:
         self.beam_: dict[int, _Prefix] = {0: _Prefix(0.0, NEG_INF, 0.0, [0.0] * len(self.scorers), 0)}
         # hotword_beam: as the one-shot search (decoders/ctc_prefix_beam.py), partial hotword matches keep
         # up to that many of the beam's slots; the others are ranked without their provisional bonus.
-        self.hotword_beam = hotword_beam
         self.graphs = ([(s.weight, s.lm) for s in self.scorers if isinstance(s.lm, ContextGraph)]
-                       if hotword_beam else [])
+                       if self.hotword_beam else [])
         if self.graphs:
             root = self.beam_[0]
             root.nodes = tuple(g.start for _, g in self.graphs)
             root.held = _held(self.graphs, root.nodes)
         self.frames = 0
         self.vocab: int | None = None
-        self.finished = False
         self._grown_since_compact = 0
 
     # ---- frames ------------------------------------------------------------------------------

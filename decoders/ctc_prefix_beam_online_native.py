@@ -20,32 +20,22 @@ import torch
 
 from decoders import _ctc_core as core
 from decoders.ctc_prefix_beam_native import _numpy, native_scorer
-from decoders.ctc_prefix_beam_online import CTCPrefixBeamOnline
+from decoders.ctc_prefix_beam_online import CTCPrefixBeamOnline, OnlineSearchOptions
 from decoders.hypothesis import Hypothesis
 from decoders.scorer import WeightedScorer
 
 
-class CTCPrefixBeamOnlineNative:
+class CTCPrefixBeamOnlineNative(OnlineSearchOptions):
     """One utterance's compiled prefix search, fed frames as they come: ``advance(log_probs)`` any number of
     times, ``partial()`` for the best hypothesis so far, ``finish()`` once for the final n-best."""
 
-    def __init__(self, beam: int = 8, scorers: list[WeightedScorer] | None = None, *, prune_topk: int | None = None,
-                 blank_id: int = 0, token_min_logp: float | None = None, beam_prune_logp: float | None = None,
-                 compact_every: int = 50_000, hotword_beam: int = 0):
-        self.beam = beam
-        self.scorers = scorers or []
-        self.prune_topk = prune_topk or beam
-        self.blank_id = blank_id
-        self.token_min_logp = token_min_logp
-        self.beam_prune_logp = beam_prune_logp
-        self.compact_every = compact_every
-        self.hotword_beam = hotword_beam
+    def __init__(self, beam: int = 8, scorers: list[WeightedScorer] | None = None, **options):
+        super().__init__(beam, scorers, **options)
         self.natives = [native_scorer(s.lm) for s in self.scorers]
         self.callbacks = [s.lm for s, nat in zip(self.scorers, self.natives) if nat is None]
         self.states = [lm.init_state(1) for lm in self.callbacks]
         self.search = None  # made at the first frames: the core needs the vocabulary size
         self.vocab: int | None = None
-        self.finished = False
         self._compacted_at = 0
 
     @property
