@@ -11,6 +11,10 @@
 # machine lacks: bin/espeak-ng + lib/ (its libraries) + share/espeak-ng-data, whl/*.whl (soundfile, jiwer, ...),
 # site/ (pure-Python modules) and sets/*.tsv (this recipe's data/sets).
 #   [MODELS="llm stream zh"] bash egs/bible/local/gpu_train_all.sh [SECONDS]   # SECONDS: the command's deadline
+# Size: the device tool sends the working tree (64 MiB at most) plus DEV (~12 MB). With the two models bundled
+# since the first run (bible-en-ctc-stream, fortunes-zh-ctc-small) the tracked tree is ~85 MB, so a next run
+# must leave those two folders (the script does not need them) out of what travels, e.g. move them out of the
+# index and the tree for the call (git rm -r --cached + .git/info/exclude) and restore them afterwards.
 set -u
 total=${1:-580}
 models=" ${MODELS:-llm stream zh} "
