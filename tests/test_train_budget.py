@@ -94,3 +94,14 @@ def test_non_finite_gradient_skips_the_update(tmp_path):
     good = run.model(torch.tensor([[1.0, 1.0]])).sum()
     run.optimizer_step(good, 1, 1, grad_clip=1.0, save_every=10_000)
     assert not all(torch.equal(a, b) for a, b in zip(before, run.model.parameters()))
+
+
+def test_time_budget_is_refused_with_several_processes(tmp_path):
+    from asrkit.errors import UserError
+
+    run = _Run(tmp_path)
+    run.set_time_budget(2.5)
+    assert run.time_budget_s == 150.0
+    run.world = 2
+    with pytest.raises(UserError, match="one process only"):
+        run.set_time_budget(1.0)

@@ -71,9 +71,7 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg, args.train, args.dev, args.output, nj=args.nj, feats_dir=args.feats_dir, init=args.init,
                       init_encoder=args.init_encoder, quiet=args.quiet)
     if args.time_budget is not None:
-        if trainer.world > 1:
-            raise UserError("--time-budget: one process only (ranks would choose different epoch counts)")
-        trainer.time_budget_s = 60.0 * args.time_budget
+        trainer.set_time_budget(args.time_budget)
     if args.resume:
         trainer.resume()
     trainer.train(stop_after_epoch=args.stop_after_epoch)

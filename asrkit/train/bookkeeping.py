@@ -49,6 +49,13 @@ class Bookkeeping:
     _run_t0: float = 0.0
     _run_step0: int = 0
 
+    def set_time_budget(self, minutes: float) -> None:
+        """``--time-budget MINUTES``. One process only: ranks timing themselves would choose different epoch
+        counts and wait for each other forever."""
+        if getattr(self, "world", 1) > 1:
+            raise UserError("--time-budget: one process only (ranks would choose different epoch counts)")
+        self.time_budget_s = 60.0 * minutes
+
     def start_clock(self) -> None:
         """Mark the start of this run's training (the budget counts from here, after data loading)."""
         self._run_t0, self._run_step0 = time.monotonic(), self.step

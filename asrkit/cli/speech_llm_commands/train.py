@@ -13,7 +13,6 @@ import argparse
 import torch
 
 from asrkit.cli.argtypes import add_output, add_quiet, positive_float, positive_int
-from asrkit.errors import UserError
 from asrkit.utils.progress import silence_libraries
 
 
@@ -56,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
     trainer = SpeechLLMTrainer(cfg, args.encoder_model, args.llm, args.data, args.output, args.dev, args.feats_dir,
                                args.cache_dir, args.init_adapter, nj=args.nj, quiet=args.quiet)
     if args.time_budget is not None:
-        if trainer.world > 1:
-            raise UserError("--time-budget: one process only (ranks would choose different epoch counts)")
-        trainer.time_budget_s = 60.0 * args.time_budget
+        trainer.set_time_budget(args.time_budget)
     if args.resume:
         trainer.resume()
     trainer.train()
