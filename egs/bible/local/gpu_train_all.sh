@@ -10,6 +10,7 @@
 # Run from the repository root on the GPU machine, with a folder DEV (default .dev) that carries what that
 # machine lacks: bin/espeak-ng + lib/ (its libraries) + share/espeak-ng-data, whl/*.whl (soundfile, jiwer, ...),
 # site/ (pure-Python modules) and sets/*.tsv (this recipe's data/sets).
+# egs/bible/local/gpu_pack.sh builds that folder here.
 #   [MODELS="llm stream zh"] bash egs/bible/local/gpu_train_all.sh [SECONDS]   # SECONDS: the command's deadline
 # Size: the device tool sends the working tree (64 MiB at most) plus DEV (~12 MB). With the two models bundled
 # since the first run (bible-en-ctc-stream, fortunes-zh-ctc-small) the tracked tree is ~85 MB, so a next run
