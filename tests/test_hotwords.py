@@ -268,7 +268,7 @@ def test_bad_hotword_files_are_one_line(tmp_path):
             read_hotwords(tmp_path / name)
         assert "\n" not in str(err.value) and name in str(err.value)
     (tmp_path / "ok.txt").write_text("\ufeffMark!\n  JUDE\t2.5\nmark\t3\n")
-    assert read_hotwords(tmp_path / "ok.txt") == [("mark", 3.0), ("jude", 2.5)]
+    assert [h[:3] for h in read_hotwords(tmp_path / "ok.txt")] == [("mark", 3.0, ()), ("jude", 2.5, ())]
     vocab = Vocabulary.from_chars(CHARS)
     (tmp_path / "greek.txt").write_text("\u03b1\u03b2\n")
     with pytest.raises(UserError, match="cannot spell"):
@@ -284,7 +284,8 @@ def test_fuzz_hotword_file():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    bits = [b"mark", b"\t", b"2.5", b"-1", b"nan", b"#", b"\xef\xbb\xbf", b"\xff", b"!", b" ", b"\r", b"\x00"]
+    bits = [b"mark", b"\t", b"2.5", b"-1", b"nan", b"#", b"\xef\xbb\xbf", b"\xff", b"!", b" ", b"\r", b"\x00",
+            b"|", b"marc", b"jude"]
     line = st.lists(st.one_of(st.sampled_from(bits), st.binary(max_size=8)), max_size=6).map(b"".join)
 
     @settings(max_examples=60, deadline=2000, database=None)
@@ -301,6 +302,10 @@ def test_fuzz_hotword_file():
             except UserError as err:
                 assert str(err) and "\n" not in str(err)
                 return
-            assert got and all(p and w > 0 and math.isfinite(w) for p, w in got)
+            assert got and all(h.phrase and h.weight > 0 and math.isfinite(h.weight) for h in got)
+            phrases = {h.phrase for h in got}
+            aliases = [a for h in got for a in h.aliases]
+            # an alias names one phrase and is never a phrase itself
+            assert len(aliases) == len(set(aliases)) and not phrases & set(aliases)
 
     check()

@@ -14,7 +14,7 @@ from typing import NoReturn
 from asrkit.errors import UserError
 
 # Sub-command modules, in the order `asrkit --help` lists them.
-COMMANDS = ["decode", "tune", "score", "models", "export", "train", "lm", "speech_llm", "demo", "serve"]
+COMMANDS = ["decode", "tune", "score", "models", "export", "train", "lm", "speech_llm", "hotwords", "demo", "serve"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from asrkit.errors import UserError
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.inference.heads import Head
+from asrkit.inference.hotwords import AliasRewriter, Hotword, build_context_graph, read_hotwords, unit_boundaries
 from asrkit.inference.methods import Resources, get_method
 from decoders.hypothesis import Hypothesis
 from decoders.rescoring import rescore_nbest
@@ -32,17 +33,15 @@ def bonus_scorers(cfg: DecodeConfig, head: Head) -> list[WeightedScorer]:
     return out
 
 
-def hotword_scorers(cfg: DecodeConfig, head: Head) -> list[WeightedScorer]:
+def hotword_scorers(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]) -> list[WeightedScorer]:
     """``--hotwords``: a context graph over the head's units (decoders/context_graph.py), whole words, weight
     ``hotword_weight`` per matched unit (on the CTC head, partial matches keep up to ``hotword_beam`` of
     the beam's slots). Every beam search takes it (both heads, every method's first pass)."""
-    if not cfg.hotwords or not cfg.hotword_weight:
+    if not hotwords or not cfg.hotword_weight:
         return []
-    from asrkit.inference.hotwords import build_context_graph, read_hotwords, unit_boundaries
-
     words = head.word_bonus()  # the head's word rules, computed once per head
     boundary = unit_boundaries(head.tokenizer, words.starts.tolist(), words.wordish.tolist())
-    graph = build_context_graph(read_hotwords(cfg.hotwords), head.tokenizer, boundary=boundary)
+    graph = build_context_graph(hotwords, head.tokenizer, boundary=boundary)
     return [WeightedScorer(graph, cfg.hotword_weight, "hotwords")]
 
 
@@ -62,10 +61,14 @@ class Decoder:
         self.rescorers: list[WeightedScorer] = []
         self.graph = None
         search = self.method.search
+        hotwords = read_hotwords(cfg.hotwords) if cfg.hotwords and search == "beam" else []
+        # A hotword's aliases (the model's own spellings of it) are written as the phrase in every output text.
+        self.rewrite = AliasRewriter(hotwords if cfg.hotword_weight else [])
         if search == "graph":
             self.graph = res.graph()
         elif search == "beam":
-            self.scorers = self.method.scorers(res, cfg) + bonus_scorers(cfg, head) + hotword_scorers(cfg, head)
+            self.scorers = (self.method.scorers(res, cfg) + bonus_scorers(cfg, head)
+                            + hotword_scorers(cfg, head, hotwords))
             if self.method.rescorers is not None:
                 self.rescorers = self.method.rescorers(res, cfg)
         # Hypotheses the search keeps (greedy: 1; TLG has a log-score margin instead, --search-beam).
@@ -79,11 +82,15 @@ class Decoder:
             raise ValueError(f"--method {self.method.name} is not a beam search: it gives texts only")
         return self._beam(self.head.prepare(acoustics, self.cfg))
 
+    def text(self, units) -> str:
+        """The text of a hypothesis's units: the head's detokenisation, hotword aliases written as their phrase."""
+        return self.rewrite(self.head.text(units))
+
     def _beam(self, acoustics) -> list[list[Hypothesis]]:
         head = self.head
         batch = head.beam_search(acoustics, self.scorers, self.cfg, max(self.beam, self.nbest), self.nbest)
         if self.rescorers:
-            batch = [rescore_nbest(hyps, [head.text(h.units) for h in hyps], self.rescorers) for hyps in batch]
+            batch = [rescore_nbest(hyps, [self.text(h.units) for h in hyps], self.rescorers) for hyps in batch]
         return batch
 
     def __call__(self, acoustics) -> list[str]:
@@ -93,4 +100,4 @@ class Decoder:
             return [head.text(units) for units in head.greedy(acoustics, self.cfg)]
         if search == "graph":
             return head.graph_search(acoustics, self.graph, self.cfg)
-        return [head.text(hyps[0].units) if hyps else "" for hyps in self._beam(acoustics)]
+        return [self.text(hyps[0].units) if hyps else "" for hyps in self._beam(acoustics)]

@@ -1,17 +1,23 @@
 """Hotword files and the context graph of a head (``--hotwords FILE --hotword-weight W``).
 
 A hotword file has one phrase per line, optionally ``phrase<TAB>weight`` (a per-phrase multiplier of the
-bonus per unit, default 1); blank lines and lines starting with ``#`` are skipped. Phrases are normalised
-with :func:`asrkit.text.normalize_text`, like every transcript and LM text, then spelled in the head's
-units (:func:`build_context_graph`) into a :class:`decoders.context_graph.ContextGraph` scorer.
+bonus per unit, default 1) and ``phrase<TAB>weight<TAB>alias|alias...`` (spellings the model writes for the
+phrase; the weight column may be empty); blank lines and lines starting with ``#`` are skipped. Phrases and
+aliases are normalised with :func:`asrkit.text.normalize_text`, like every transcript and LM text, then
+spelled in the head's units (:func:`build_context_graph`) into a :class:`decoders.context_graph.ContextGraph`
+scorer. An alias is one more path of the graph with its phrase's weight, and the decoded text has the alias
+replaced by the phrase as the file writes it (:class:`AliasRewriter`): the way NeMo's context-biasing files
+list alternative transcriptions of a word. ``asrkit hotwords aliases`` writes them from the model's own
+reading of synthesized speech (:mod:`asrkit.inference.hotword_aliases`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from asrkit.errors import UserError
 from asrkit.text import normalize_text
@@ -20,8 +26,32 @@ from decoders.bonus import word_boundaries
 from decoders.context_graph import ContextGraph
 
 
-def read_hotwords(path: str | Path) -> list[tuple[str, float]]:
-    """(normalised phrase, weight) per line of ``path``; one UserError line for any problem."""
+class Hotword(NamedTuple):
+    """One line of a hotword file: the normalised phrase, its weight, its normalised aliases and the phrase
+    as the file writes it (what an alias is replaced with in the output)."""
+
+    phrase: str
+    weight: float = 1.0
+    aliases: tuple[str, ...] = ()
+    display: str = ""
+
+
+def _parse_weight(text: str, where: str) -> float:
+    if not text.strip():
+        return 1.0
+    try:
+        weight = float(text)
+    except ValueError:
+        raise UserError(f"{where}: weight {text.strip()!r} is not a number") from None
+    if not math.isfinite(weight) or weight <= 0:
+        raise UserError(f"{where}: weight must be positive and finite, not {text.strip()}")
+    return weight
+
+
+def read_hotwords(path: str | Path) -> list[Hotword]:
+    """One :class:`Hotword` per phrase of ``path`` (a phrase listed twice keeps its largest weight and all its
+    aliases); one UserError line for any problem, including an alias that is another phrase or the alias of
+    another phrase (the output could not say which one was spoken)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -35,32 +65,64 @@ def read_hotwords(path: str | Path) -> list[tuple[str, float]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise UserError(f"--hotwords {path}: not UTF-8 text (byte {err.start})") from None
-    out: list[tuple[str, float]] = []
+    out: list[Hotword] = []
     seen: dict[str, int] = {}
+    owner: dict[str, str] = {}  # alias -> its phrase
     for no, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        phrase, _, weight_s = line.partition("\t")
-        weight = 1.0
-        if weight_s.strip():
-            try:
-                weight = float(weight_s)
-            except ValueError:
-                raise UserError(f"--hotwords {path}:{no}: weight {weight_s.strip()!r} is not a number") from None
-            if not math.isfinite(weight) or weight <= 0:
-                raise UserError(f"--hotwords {path}:{no}: weight must be positive and finite, not {weight_s.strip()}")
+        where = f"--hotwords {path}:{no}"
+        phrase, _, rest = line.partition("\t")
+        weight_s, _, aliases_s = rest.partition("\t")
+        weight = _parse_weight(weight_s, where)
         norm = normalize_text(phrase)
         if not norm:
-            raise UserError(f"--hotwords {path}:{no}: {phrase.strip()!r} has no words after normalisation")
-        if norm in seen:  # a repeated phrase keeps its largest weight
+            raise UserError(f"{where}: {phrase.strip()!r} has no words after normalisation")
+        aliases = []
+        for a in aliases_s.split("|"):
+            a = normalize_text(a)
+            if not a or a == norm or a in aliases:
+                continue
+            if owner.get(a, norm) != norm:
+                raise UserError(f"{where}: alias {a!r} of {norm!r} is also an alias of {owner[a]!r}")
+            owner[a] = norm
+            aliases.append(a)
+        if norm in seen:  # a repeated phrase keeps its largest weight and every alias
             i = seen[norm]
-            out[i] = (norm, max(out[i][1], weight))
+            old = out[i]
+            out[i] = old._replace(weight=max(old.weight, weight),
+                                  aliases=old.aliases + tuple(a for a in aliases if a not in old.aliases))
             continue
         seen[norm] = len(out)
-        out.append((norm, weight))
+        out.append(Hotword(norm, weight, tuple(aliases), " ".join(phrase.split())))
     if not out:
         raise UserError(f"--hotwords {path}: no phrases (one phrase per line, optionally phrase<TAB>weight)")
+    clash = sorted(a for a in owner if a in seen)
+    if clash:
+        raise UserError(f"--hotwords {path}: {clash[0]!r} is both a phrase and an alias of {owner[clash[0]]!r}")
     return out
+
+
+class AliasRewriter:
+    """Replaces every alias in a decoded text by its phrase as the hotword file writes it: whole words,
+    any case, any spacing between an alias's words, longest alias first, in one pass (a replacement is never
+    rewritten again). With no aliases it returns the text unchanged."""
+
+    def __init__(self, hotwords: Sequence[Hotword]):
+        self.target = {a: h.display or h.phrase for h in hotwords for a in h.aliases}
+        self.pattern = None
+        if self.target:
+            longest_first = sorted(self.target, key=lambda a: (-len(a), a))
+            alts = ["\\s+".join(re.escape(w) for w in a.split()) for a in longest_first]
+            self.pattern = re.compile(r"(?<![\w'])(?:" + "|".join(alts) + r")(?![\w'])", re.IGNORECASE)
+
+    def __bool__(self) -> bool:
+        return self.pattern is not None
+
+    def __call__(self, text: str) -> str:
+        if self.pattern is None:
+            return text
+        return self.pattern.sub(lambda m: self.target.get(" ".join(m.group(0).lower().split()), m.group(0)), text)
 
 
 def _spellings(tokenizer: Any, phrase: str) -> list[list[int]]:
@@ -95,7 +157,7 @@ def unit_boundaries(tokenizer: Any, starts: Sequence[bool] | None = None,
     return [bool(s) or not bool(w) for s, w in zip(starts, wordish)]
 
 
-def build_context_graph(hotwords: list[tuple[str, float]], tokenizer: Any, where: str = "--hotwords",
+def build_context_graph(hotwords: Sequence[Hotword | tuple[str, float]], tokenizer: Any, where: str = "--hotwords",
                         boundary: Sequence[bool] | None = None) -> ContextGraph:
     """The context graph of ``hotwords`` over ``tokenizer``'s units, matching whole words only (a phrase is
     banked when the next word starts or the hypothesis ends; ``boundary``: :func:`unit_boundaries`, computed
@@ -105,7 +167,9 @@ def build_context_graph(hotwords: list[tuple[str, float]], tokenizer: Any, where
     if unk is None and getattr(tokenizer, "sp", None) is not None:
         unk = tokenizer.sp.unk_id()
     phrases, weights = [], []
-    for phrase, weight in hotwords:
+    spelled = [(h[0], h[1]) for h in hotwords]  # an alias is one more path with its phrase's weight
+    spelled += [(a, h[1]) for h in hotwords if len(h) > 2 for a in h[2]]
+    for phrase, weight in spelled:
         for ids in _spellings(tokenizer, phrase):
             if not ids or (unk is not None and unk >= 0 and unk in ids):
                 raise UserError(f"{where}: the model's units cannot spell {phrase!r} (it has characters the "

@@ -229,7 +229,7 @@ class RecognitionStream:
         if self.greedy:
             return self.rec.head.text(self.units)
         best = self.search.partial()
-        return self.rec.head.text(best[0].units) if best else ""
+        return self.rec.decoder.text(best[0].units) if best else ""
 
     @torch.inference_mode()
     def finish(self) -> str:
@@ -247,7 +247,7 @@ class RecognitionStream:
         dec = self.rec.decoder
         hyps = self.search.finish(dec.nbest)
         if dec.rescorers:
-            hyps = rescore_nbest(hyps, [self.rec.head.text(h.units) for h in hyps], dec.rescorers)
+            hyps = rescore_nbest(hyps, [dec.text(h.units) for h in hyps], dec.rescorers)
         self.timing.search_s += time.perf_counter() - t1
-        self.final = self.rec.head.text(hyps[0].units) if hyps else ""
+        self.final = dec.text(hyps[0].units) if hyps else ""
         return self.final

@@ -8,7 +8,9 @@ distractors. Reported (WeNet/icefall style): overall WER, biased-word recall, B-
 reference words, plus insertions of biased words, over the biased reference words) and U-WER (the other
 words), and search time (CPU seconds of the decode calls, emissions precomputed, one thread; the fastest of
 ``--repeats`` runs), for 0, 100
-and 1000 phrases, with and without shallow fusion. ``--hotword-weights``/``--hotword-beams`` (and the
+and 1000 phrases, with and without shallow fusion, and with ``--alias-model`` also with the model's own
+spellings of each phrase as aliases (``asrkit hotwords aliases``: espeak-ng reads the phrase, the model decodes
+it; readings made only of ``--known-words`` words are dropped). ``--hotword-weights``/``--hotword-beams`` (and the
 ``--fusion-`` pair for the shallow-fusion rows) are grids: every combination is a row, so the same script
 tunes them on a dev split (a dev list of names made the same way from dev manifests) and reports the test
 split with the tuned values.
@@ -35,6 +37,10 @@ import torch
 from common import stable_hash
 
 from asrkit.inference.emissions_decoder import EmissionsDecoder
+from asrkit.inference.espeak_tts import speak
+from asrkit.inference.hotword_aliases import choose_aliases, format_hotwords, model_readings, read_known_words
+from asrkit.inference.hotwords import read_hotwords
+from asrkit.inference.recognizer import Recognizer
 from asrkit.text import normalize_text
 from decoders.vocabulary import Vocabulary
 
@@ -90,7 +96,7 @@ def align(ref: list[str], hyp: list[str]) -> list[tuple[str | None, str | None]]
 def score(refs: list[str], hyps: list[str], biased: set[str]) -> dict:
     errs = n = b_err = b_n = u_err = u_n = hit = 0
     for r, h in zip(refs, hyps):
-        for a, b in align(r.split(), h.split()):
+        for a, b in align(r.split(), normalize_text(h).split()):
             if a is None:  # insertion: a B error when the inserted word is biased
                 errs += 1
                 if b in biased:
@@ -110,6 +116,21 @@ def score(refs: list[str], hyps: list[str], biased: set[str]) -> dict:
                 u_err += wrong
     return {"wer": 100 * errs / n, "recall": 100 * hit / max(b_n, 1), "b_wer": 100 * b_err / max(b_n, 1),
             "u_wer": 100 * u_err / max(u_n, 1), "biased_words": b_n}
+
+
+def model_readings_cached(args: argparse.Namespace, phrases: list[str], out: Path) -> dict[str, Counter]:
+    """The alias model's readings of ``phrases`` (espeak-ng voices x speeds), kept in OUT/readings.json."""
+    if not args.alias_model:
+        return {}
+    cache = out / "readings.json"
+    have = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
+    todo = [p for p in phrases if p not in have]
+    if todo:
+        rec = Recognizer(args.alias_model, method="beam", beam=args.beam)
+        got = model_readings(rec.decode_waves, todo, speak)
+        have.update({p: dict(c) for p, c in got.items()})
+        cache.write_text(json.dumps(have, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    return {p: Counter(have[p]) for p in phrases}
 
 
 def main() -> None:
@@ -132,6 +153,10 @@ def main() -> None:
     ap.add_argument("--beam", type=int, default=8)
     ap.add_argument("--out", default="exp/hotwords")
     ap.add_argument("--max-utts", type=int, default=0)
+    ap.add_argument("--alias-model", default=None,
+                    help="also rows with aliases: this model (the one that made --emissions) reads each phrase")
+    ap.add_argument("--known-words", default=None, help="aliases: text/ARPA of known words (the LM's text)")
+    ap.add_argument("--max-aliases", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -160,12 +185,19 @@ def main() -> None:
     vocab = (Vocabulary.from_sentencepiece(args.tokens) if args.tokens.endswith(".model")
              else Vocabulary.from_tokens_txt(args.tokens))
     results = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    readings = model_readings_cached(args, biased + distract[: max(0, max(sizes) - len(biased))], out)
+    for size, alias in [(s, a) for s in sizes for a in ((False, True) if readings and s else (False,))]:
         path = None
         if size:
             phrases = biased + distract[: max(0, size - len(biased))]
             path = out / f"hotwords_{size}.txt"
             path.write_text("\n".join(phrases[:size]) + "\n", encoding="utf-8")
+            if alias:
+                known = read_known_words(args.known_words) if args.known_words else None
+                with_aliases = choose_aliases(read_hotwords(path), readings, known, max_aliases=args.max_aliases)
+                path = out / f"hotwords_{size}_aliases.txt"
+                path.write_text(format_hotwords(with_aliases), encoding="utf-8")
         for fusion in (False, True):
             base = dict(method="shallow_fusion" if fusion else "beam", beam=args.beam)
             if fusion:
@@ -183,20 +215,21 @@ def main() -> None:
                     hyps = dec.decode(lps)
                     secs = min(secs, time.process_time() - start)
                 metrics = score(refs, hyps, set(biased))
-                row = {"phrases": size, "fusion": fusion, "hotword_weight": w, "hotword_beam": hb,
+                row = {"phrases": size, "aliases": alias, "fusion": fusion, "hotword_weight": w, "hotword_beam": hb,
                        "seconds": round(secs, 2),
                        **{k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}}
                 results.append(row)
                 print(json.dumps(row), file=sys.stderr)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     plain = {r["fusion"]: r["seconds"] for r in results if not r["phrases"]}
-    print("| phrases | shallow fusion | hotword weight | hotword beam | WER % | name recall % | B-WER % | U-WER % "
-          "| search s | time vs 0 phrases |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| phrases | aliases | shallow fusion | hotword weight | hotword beam | WER % | name recall % | B-WER % "
+          "| U-WER % | search s | time vs 0 phrases |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         hot = r["phrases"] > 0
         ratio = f"{r['seconds'] / plain[r['fusion']]:.2f}x" if r["fusion"] in plain and plain[r["fusion"]] else "-"
-        print(f"| {r['phrases']} | {'yes' if r['fusion'] else 'no'} | {r['hotword_weight'] if hot else '-'} "
+        print(f"| {r['phrases']} | {'yes' if r['aliases'] else 'no'} | {'yes' if r['fusion'] else 'no'} "
+              f"| {r['hotword_weight'] if hot else '-'} "
               f"| {r['hotword_beam'] if hot else '-'} | {r['wer']:.2f} | {r['recall']:.1f} | {r['b_wer']:.1f} "
               f"| {r['u_wer']:.2f} | {r['seconds']:.1f} | {ratio} |")
 

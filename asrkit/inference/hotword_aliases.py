@@ -1,0 +1,126 @@
+"""Hotword aliases: the spellings a model writes for a phrase it has never seen written.
+
+A model trained on some text spells an unseen name the way its units sound (``torvalds`` -> ``tveleds``), and
+a context graph over the name's own units can only lift hypotheses that are already close to that spelling.
+So each phrase is read aloud (espeak-ng, :mod:`asrkit.inference.espeak_tts`) in a few voices and speeds,
+decoded by the same model and decoding settings without hotwords, and the model's frequent readings become
+*aliases*: more paths of the context graph (with the phrase's weight) that are written as the phrase in the
+output (:class:`asrkit.inference.hotwords.AliasRewriter`). Alternative transcriptions per word are what
+NeMo's CTC word spotter context files hold (Andrusenko et al., 2024, "Fast context-biasing for CTC and
+Transducer ASR models with CTC-based word spotter", arXiv:2406.07096); here they come from the model itself.
+
+Which readings are kept, and why:
+
+- at least ``min_letters`` letters: a one- or two-letter reading (``y`` for ``york``) would match everywhere;
+- not made of known words only (``known_words``, e.g. the LM's or the training text's vocabulary): ``your``
+  for ``york`` or ``know`` for ``gnome`` would turn every ``your`` into ``York``;
+- never a phrase of the list, and a reading two phrases share is dropped from both (the output could not
+  say which was spoken);
+- the ``max_aliases`` most frequent readings per phrase (ties: alphabetical), at least ``min_count`` times.
+
+The readings are only as good as the synthetic voice is like the speakers: on speech the model hears like
+espeak-ng's they recover most names (egs/bible RESULTS), on other voices less.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from asrkit.errors import UserError
+from asrkit.inference.hotwords import Hotword
+from asrkit.text import normalize_text
+
+DEFAULT_VOICES = ("en-us", "en-us+m3", "en-us+f3")
+DEFAULT_SPEEDS = (150, 175)
+
+
+def model_readings(decode: Callable[[list[np.ndarray]], list[str]], phrases: Sequence[str],
+                   speak: Callable[[str, str, int], np.ndarray], voices: Sequence[str] = DEFAULT_VOICES,
+                   speeds: Sequence[int] = DEFAULT_SPEEDS, on_phrase: Callable[[int], None] | None = None
+                   ) -> dict[str, Counter]:
+    """Per phrase, how often the model (``decode``: waveforms -> texts) read each normalised text when
+    ``speak(phrase, voice, speed)`` said it, over every voice x speed."""
+    out: dict[str, Counter] = {}
+    for i, phrase in enumerate(phrases):
+        waves = [speak(phrase, v, s) for v in voices for s in speeds]
+        out[phrase] = Counter(normalize_text(t) for t in decode(waves))
+        if on_phrase is not None:
+            on_phrase(i + 1)
+    return out
+
+
+def choose_aliases(hotwords: Sequence[Hotword], readings: dict[str, Counter], known_words: set[str] | None = None,
+                   max_aliases: int = 2, min_count: int = 1, min_letters: int = 3) -> list[Hotword]:
+    """``hotwords`` with the model's readings that pass the filters of the module docstring added to their
+    aliases (aliases already in the list are kept first)."""
+    phrases = {h.phrase for h in hotwords}
+    candidates: dict[str, list[str]] = {}
+    for h in hotwords:
+        counts = readings.get(h.phrase, Counter())
+        keep = []
+        for text, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            if n < min_count or not text or text == h.phrase or text in phrases or text in h.aliases:
+                continue
+            if sum(c.isalpha() for c in text) < min_letters:
+                continue
+            if known_words is not None and all(w in known_words for w in text.split()):
+                continue
+            keep.append(text)
+        candidates[h.phrase] = keep
+    # A reading of two phrases is ambiguous however rare it is for either: counted before the cut.
+    owners = Counter(a for h in hotwords for a in set(h.aliases) | set(candidates[h.phrase]))
+    out = []
+    for h in hotwords:
+        new = tuple(a for a in candidates[h.phrase] if owners[a] == 1)[: max(0, max_aliases)]
+        out.append(h._replace(aliases=h.aliases + new))
+    return out
+
+
+def read_known_words(path: str | Path) -> set[str]:
+    """The normalised words of a text file (one sentence per line), or the 1-grams of an ARPA file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise UserError(f"--known-words {path}: no such file") from None
+    except (IsADirectoryError, OSError) as err:
+        raise UserError(f"--known-words {path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+    lines: Iterable[str] = text.splitlines()
+    if text.lstrip().startswith("\\data\\"):
+        lines = _arpa_unigrams(text)
+    words = {w for line in lines for w in normalize_text(line).split()}
+    if not words:
+        raise UserError(f"--known-words {path}: no words in it")
+    return words
+
+
+def _arpa_unigrams(text: str) -> list[str]:
+    section, out = "", []
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("\\"):
+            section = s
+            continue
+        if section == "\\1-grams:" and s:
+            parts = s.split()
+            if len(parts) >= 2 and not parts[1].startswith("<"):
+                out.append(parts[1])
+    return out
+
+
+def format_hotwords(hotwords: Sequence[Hotword]) -> str:
+    """The hotword file of ``hotwords``: ``phrase<TAB>weight<TAB>alias|alias`` (weight and aliases only when
+    needed), as :func:`asrkit.inference.hotwords.read_hotwords` reads it back."""
+    lines = []
+    for h in hotwords:
+        line = h.display or h.phrase
+        if h.aliases:
+            line += f"\t{h.weight:g}\t" + "|".join(h.aliases)
+        elif h.weight != 1.0:
+            line += f"\t{h.weight:g}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
