@@ -316,6 +316,36 @@ def test_training_updates_only_adapter_and_lora(parts):
     assert all((p.grad is None) == ("lora" in n) for n, p in m.named_parameters() if p.requires_grad)
 
 
+def test_word_dropout_hides_the_fed_answer_tokens_only_in_training(parts):
+    """word_dropout=1 feeds the pad embedding for every answer token: the NLL changes (the labels do not),
+    it equals feeding pad ids by hand, and in eval mode word dropout does nothing."""
+    m0 = parts["model"]
+    m = SpeechLLM(m0.config, m0._base_llm(), parts["tok"], m0.frontend.cmvn, m0.encoder)
+    feats, lens = m.features(parts["waves"])
+    enc, enc_lens = m.encode(feats, lens)
+    tok = parts["tok"]
+    answers = [tok.encode(CORPUS[0]) + [tok.eos_id], tok.encode(CORPUS[3]) + [tok.eos_id]]
+    m.eval()
+    plain = m(enc, enc_lens, ["asr", "asr"], answers).nll_value
+    assert m(enc, enc_lens, ["asr", "asr"], answers, word_dropout=1.0).nll_value == plain
+    m.train()
+    m.lm.eval()  # no LLM dropout: the difference below is the word dropout's alone
+    dropped = m(enc, enc_lens, ["asr", "asr"], answers, word_dropout=1.0)
+    assert dropped.n_tokens == sum(len(a) for a in answers) and abs(dropped.nll_value - plain) > 1e-3
+    # the same as splicing pad tokens in by hand, scored against the true answers
+    y = m.encoder_projector(enc.float())
+    n = m.encoder_projector.output_lengths(enc_lens)
+    batch = m.build_inputs([y[b, : int(n[b])] for b in range(2)], "asr", answers)
+    pads = m.build_inputs([y[b, : int(n[b])] for b in range(2)], "asr", [[tok.pad_id] * len(a) for a in answers])
+    hidden = m.lm.model(inputs_embeds=pads.inputs_embeds, attention_mask=pads.attention_mask,
+                        position_ids=pads.position_ids).last_hidden_state
+    labels = batch.labels[:, 1:]
+    sel = labels != -100
+    by_hand = torch.nn.functional.cross_entropy(m.lm.lm_head(hidden[:, :-1][sel]).float(), labels[sel],
+                                                reduction="sum")
+    assert math.isclose(float(by_hand.detach()), dropped.nll_value, rel_tol=1e-4)
+
+
 def test_trainer_end_to_end(parts, tmp_path):
     """A real (tiny) run: CTC encoder folder + manifests with audio -> cached encoder outputs -> 2 epochs,
     resumable, final folder loads for decoding."""

@@ -68,6 +68,8 @@ class SpeechLLMOptim:
     ctc_tau: float = 0.1
     ctc_max_tokens: int = 6000  # warm-up batch size (the LLM is not run, so batches can be larger)
     ctc_lr: float = 3e-3  # warm-up LR (linear ramp over its first 100 steps, then constant)
+    # Word dropout of the teacher-forced answer tokens (SpeechLLM.forward): 0 = MooER's training.
+    word_dropout: float = 0.0
 
 
 @dataclass
@@ -208,7 +210,7 @@ class SpeechLLMTrainer(EpochTrainer):
         enc, lens, tasks, answers, spoken = collate(batch, examples, self.sources)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.optim.amp == "bf16"):
             return model(enc.to(self.device), lens.to(self.device), tasks, answers if llm else None,
-                         spoken if ctc else None, self.cfg.optim.ctc_tau)
+                         spoken if ctc else None, self.cfg.optim.ctc_tau, self.cfg.optim.word_dropout)
 
     def warmup(self) -> None:
         """Adapter-only CTC steps (global steps ``0 .. ctc_warmup_steps - 1``); resumable by step."""

@@ -264,10 +264,15 @@ class SpeechLLM(nn.Module):
     # ---- training ----------------------------------------------------------------------------
     def forward(self, enc: torch.Tensor, enc_lens: torch.Tensor, tasks: Sequence[str],
                 answers: Sequence[Sequence[int]] | None, spoken: Sequence[Sequence[int]] | None = None,
-                ctc_tau: float = 0.1) -> LossTerms:
+                ctc_tau: float = 0.1, word_dropout: float = 0.0) -> LossTerms:
         """Training losses from encoder outputs: the summed NLL (natural log) of ``answers`` (ids incl. the
         final ``<|im_end|>``; logits only where a label is), and with ``spoken`` the adapter CTC loss of
-        :mod:`.aux_ctc`. ``answers=None`` skips the LLM (adapter CTC warm-up)."""
+        :mod:`.aux_ctc`. ``answers=None`` skips the LLM (adapter CTC warm-up).
+
+        ``word_dropout`` p: each answer token *fed* to the LLM (teacher forcing) is replaced, with probability p,
+        by the pad token's embedding, the labels unchanged (word dropout, Bowman et al., 2016, "Generating
+        sentences from a continuous space"): the LLM cannot predict the next token from the text so far
+        alone and has to read the audio, the failure of a small LLM that writes fluent text unrelated to it."""
         y = self.encoder_projector(enc.to(self.device).float())
         n_audio = self.encoder_projector.output_lengths(enc_lens.cpu())
         terms = LossTerms()
@@ -278,6 +283,11 @@ class SpeechLLM(nn.Module):
             return terms
         batch = self.build_inputs([y[b, : int(n_audio[b])] for b in range(y.shape[0])], tasks, answers)
         lm = self.lm
+        if word_dropout > 0 and self.training:
+            drop = (batch.labels != -100) & (torch.rand(batch.labels.shape) < word_dropout)
+            pad = lm.get_input_embeddings().weight[self.tokenizer.pad_id]
+            batch.inputs_embeds = torch.where(drop.to(self.device)[..., None], pad.to(batch.inputs_embeds.dtype),
+                                              batch.inputs_embeds)
         hidden = lm.model(inputs_embeds=batch.inputs_embeds, attention_mask=batch.attention_mask,
                           position_ids=batch.position_ids, use_cache=False).last_hidden_state
         labels = batch.labels[:, 1:]
