@@ -83,7 +83,8 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help=f"tlg: log-score margin of the Viterbi search [{d.search_beam:g}]")
     g.add_argument("--max-active", type=int, default=None, help=f"tlg: active states [{d.max_active}]")
     g.add_argument("--hotwords", default=None, metavar="FILE",
-                   help="bias towards these phrases (one per line, optional phrase<TAB>weight), any beam method")
+                   help="bias towards these phrases (one per line, optional phrase<TAB>weight<TAB>alias|alias; "
+                        "`asrkit hotwords aliases` adds aliases), any beam method")
     g.add_argument("--hotword-weight", type=float, default=None,
                    help=f"bonus per matched hotword unit (times the phrase's weight) [{d.hotword_weight:g}]")
     g.add_argument("--hotword-beam", type=int, default=None,

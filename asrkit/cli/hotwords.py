@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--voices", type=_csv, default=None,
                    help="espeak-ng voices, comma-separated [en-us,en-us+m3,en-us+f3]")
     a.add_argument("--speeds", type=_speeds, default=None, help="words per minute, comma-separated [150,175]")
+    a.add_argument("--carriers", default=None, metavar="TEMPLATES",
+                   help="sentences the phrase is read in, '|'-separated, {} = the phrase "
+                        "['{}|and then {} said|we saw {} there']")
     a.add_argument("--known-words", default=None, metavar="FILE",
                    help="text or ARPA file: readings made only of its words are not aliases (e.g. the LM's text)")
     a.add_argument("--max-aliases", type=positive_int, default=2, help="per phrase, the most frequent readings [2]")
@@ -61,6 +64,7 @@ def run_aliases(args: argparse.Namespace) -> int:
     from asrkit.inference.decode_config import DecodeConfig
     from asrkit.inference.espeak_tts import speak
     from asrkit.inference.hotword_aliases import (
+        DEFAULT_CARRIERS,
         DEFAULT_SPEEDS,
         DEFAULT_VOICES,
         choose_aliases,
@@ -78,6 +82,10 @@ def run_aliases(args: argparse.Namespace) -> int:
     hotwords = read_hotwords(args.input)
     known = read_known_words(args.known_words) if args.known_words else None
     voices, speeds = args.voices or list(DEFAULT_VOICES), args.speeds or list(DEFAULT_SPEEDS)
+    carriers = [c.strip() for c in args.carriers.split("|")] if args.carriers else list(DEFAULT_CARRIERS)
+    bad = [c for c in carriers if c.count("{}") != 1]
+    if bad:
+        raise UserError(f"--carriers {bad[0]!r}: a carrier sentence needs exactly one {{}} where the phrase goes")
     for v in voices:  # a voice espeak-ng does not have fails here, in one line, before the model loads
         speak("test", v, speeds[0])
     torch.set_num_threads(args.threads)
@@ -86,7 +94,7 @@ def run_aliases(args: argparse.Namespace) -> int:
     rec = Recognizer(args.model, config=cfg, llm=args.llm)
     bar = progress(range(len(hotwords)), disable=args.quiet, desc="phrases", unit="phrase")
     readings = model_readings(rec.decode_waves, [h.phrase for h in hotwords],
-                              lambda text, voice, speed: speak(text, voice, speed), voices, speeds,
+                              lambda text, voice, speed: speak(text, voice, speed), voices, speeds, carriers,
                               on_phrase=lambda n: bar.update(1))
     bar.close()
     result = choose_aliases(hotwords, readings, known, max_aliases=args.max_aliases)

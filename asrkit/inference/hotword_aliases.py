@@ -3,7 +3,10 @@
 A model trained on some text spells an unseen name the way its units sound (``torvalds`` -> ``tveleds``), and
 a context graph over the name's own units can only lift hypotheses that are already close to that spelling.
 So each phrase is read aloud (espeak-ng, :mod:`asrkit.inference.espeak_tts`) in a few voices and speeds,
-decoded by the same model and decoding settings without hotwords, and the model's frequent readings become
+alone and inside a few carrier sentences (``and then {} said``: a model trained on sentences reads a name in
+running speech differently, and usually closer to how it reads it in real utterances, than a name said
+alone), decoded by the same model and decoding settings without hotwords (a carrier's own words must come
+out exactly, and what lies between them is the reading), and the model's frequent readings become
 *aliases*: more paths of the context graph (with the phrase's weight) that are written as the phrase in the
 output (:class:`asrkit.inference.hotwords.AliasRewriter`). Alternative transcriptions per word are what
 NeMo's CTC word spotter context files hold (Andrusenko et al., 2024, "Fast context-biasing for CTC and
@@ -36,18 +39,35 @@ from asrkit.text import normalize_text
 
 DEFAULT_VOICES = ("en-us", "en-us+m3", "en-us+f3")
 DEFAULT_SPEEDS = (150, 175)
+DEFAULT_CARRIERS = ("{}", "and then {} said", "we saw {} there")
+
+
+def reading_in(carrier: str, text: str) -> str | None:
+    """What the model wrote for the phrase in ``carrier`` (a template with one ``{}``): the words of ``text``
+    between the carrier's words, which must come out exactly; None when they do not (the phrase merged
+    with a carrier word, or the model misheard the carrier)."""
+    left, _, right = carrier.partition("{}")
+    lw, rw, words = normalize_text(left).split(), normalize_text(right).split(), normalize_text(text).split()
+    if len(words) <= len(lw) + len(rw) or words[: len(lw)] != lw or words[len(words) - len(rw):] != rw:
+        return None
+    return " ".join(words[len(lw): len(words) - len(rw)])
 
 
 def model_readings(decode: Callable[[list[np.ndarray]], list[str]], phrases: Sequence[str],
                    speak: Callable[[str, str, int], np.ndarray], voices: Sequence[str] = DEFAULT_VOICES,
-                   speeds: Sequence[int] = DEFAULT_SPEEDS, on_phrase: Callable[[int], None] | None = None
-                   ) -> dict[str, Counter]:
+                   speeds: Sequence[int] = DEFAULT_SPEEDS, carriers: Sequence[str] = DEFAULT_CARRIERS,
+                   on_phrase: Callable[[int], None] | None = None) -> dict[str, Counter]:
     """Per phrase, how often the model (``decode``: waveforms -> texts) read each normalised text when
-    ``speak(phrase, voice, speed)`` said it, over every voice x speed."""
+    ``speak(carrier with the phrase, voice, speed)`` said it, over every carrier x voice x speed."""
+    for c in carriers:
+        if c.count("{}") != 1:
+            raise UserError(f"--carriers {c!r}: a carrier sentence needs exactly one {{}} where the phrase goes")
     out: dict[str, Counter] = {}
     for i, phrase in enumerate(phrases):
-        waves = [speak(phrase, v, s) for v in voices for s in speeds]
-        out[phrase] = Counter(normalize_text(t) for t in decode(waves))
+        said = [(c, v, s) for c in carriers for v in voices for s in speeds]
+        texts = decode([speak(c.replace("{}", phrase), v, s) for c, v, s in said])
+        readings = (reading_in(c, t) for (c, _, _), t in zip(said, texts))
+        out[phrase] = Counter(r for r in readings if r)
         if on_phrase is not None:
             on_phrase(i + 1)
     return out

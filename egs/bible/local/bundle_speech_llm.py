@@ -88,12 +88,13 @@ print(m.generate([load_audio("a.wav")], "asr"))   # "ast" (or "asr_ast" where tr
 
 
 def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utts: str,
-               parent: Path | None = None) -> None:
+               parent: Path | None = None, via: list[str] | None = None, hardware: str | None = None) -> None:
     cfg = json.loads((out / "config.json").read_text())
     llm = json.loads((out / "llm" / "config.json").read_text())
     tcfg = json.loads((exp / "train_config.json").read_text())
     if parent is not None:
-        return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg)
+        extra = {"hardware": hardware} if hardware else {}
+        return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg, via, **extra)
     lcfg = json.loads((llm_exp / "train_config.json").read_text())
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
@@ -148,18 +149,38 @@ real model behind the speech-LLM decoding interfaces (`generate`, `prefix_lm`, `
     print(f"wrote {out / 'README.md'}")
 
 
+def _log_lines(path: Path) -> list[str]:
+    return [x for x in path.read_text().splitlines() if "end of epoch" in x or "trainable" in x or "initialised" in x]
+
+
+def _stages(via: list[str], exp: Path, hardware: str) -> tuple[list[str], list[str]]:
+    """Card lines for each training stage after the parent (``LOG=HARDWARE`` items, then this run), and the
+    log lines of all of them. Epochs and hours come from the logs."""
+    items = [tuple(v.split("=", 1)) for v in via] + [(str(exp / "train.log"), hardware)]
+    lines, logs = [], []
+    for log, hw in items:
+        text = Path(log).read_text().splitlines()
+        epochs = sum("end of epoch" in x for x in text)
+        lines.append(f"  - `{log}`: "
+                     f"{epochs} epoch{'s' if epochs != 1 else ''}, {_wall_hours(text):.2f} h wall clock, {hw}")
+        logs += _log_lines(Path(log))
+    return lines, logs
+
+
 def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_utts: str, cfg: dict, llm: dict,
-                          tcfg: dict) -> None:
+                          tcfg: dict, via: list[str] | None = None,
+                          hardware: str = "a 2-core x86-64 CPU (one thread, machine shared with other jobs)"
+                          ) -> None:
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
     n_ad = sum(p.numel() for p in model.encoder_projector.parameters())
     n_llm = sum(p.numel() for p in model.lm.parameters())
-    all_log = (exp / "train.log").read_text().splitlines()
-    log = [x for x in all_log if "end of epoch" in x or "trainable" in x or "initialised" in x]
     parent_log = _parent_logs(parent)
-    hours = _wall_hours(all_log)
+    stage_lines, log = _stages(via or [], exp, hardware)
     enc, ad, lo, o = cfg["encoder"], cfg["adapter"], tcfg["lora"], tcfg["optim"]
     tasks = ", ".join(f"`{t}`" for t in cfg.get("prompts", {}))
+    wd = o.get("word_dropout", 0)
+    wd_note = (f", word dropout {wd} of the teacher-forced answer tokens (`SpeechLLM.forward`)" if wd else "")
     subset = ("All utterances" if max_utts in ("", "all") else
               f"A seeded random subset of {max_utts} utterances (`local/subset_manifest.py --seed 0`)")
     card = f"""# {out.name}
@@ -178,18 +199,18 @@ decoding interfaces; it knows espeak-ng voices and Bible-style text only.
 - **LLM**: Qwen2 architecture, {llm['num_hidden_layers']} layers x {llm['hidden_size']}, {llm['num_attention_heads']}
   heads ({llm['num_key_value_heads']} KV heads), FFN {llm['intermediate_size']}, tied embeddings, vocabulary
   {llm['vocab_size']} (byte-level BPE trained here); {n_llm / 1e6:.2f}M parameters.
-- **Lineage**: continued from the first bundled model of this name (its LLM with LoRA merged, and its
-  adapter; restored by `run_speech_llm.sh` stage 0 from git history). That model's own LLM pretraining and
-  speech training are in the first block of the logs below.
+- **Lineage**: continued from an earlier bundled model of this name (its LLM with LoRA merged, and its
+  adapter; in git history), whose own LLM pretraining and speech training are the first lines of the logs
+  below, then trained in these stages (each a new LoRA on the previous stage's merged LLM; the last one is
+  described in the next item):
+{chr(10).join(stage_lines)}
 - **This training** (adapter + new LoRA r {lo['r']}, alpha {lo['alpha']}, dropout {lo['dropout']} on
   {', '.join(lo['target_modules'])}; merged into `llm/` in this folder): `train_en` (asr), `train_es` (ast and
   asr_ast), MooER's prompts and chat template, audio before the prompt. Loss: MooER's answer loss +
   {o.get('ctc_weight', 0)} x the adapter CTC loss (`asrkit/models/speech_llm/aux_ctc.py`, kept as an
   auxiliary term so the adapter keeps emitting the spoken tokens' embeddings); {o['epochs']} epochs, AdamW lr
   {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of {o['max_tokens']} padded positions, bf16
-  autocast, seed {o['seed']}.
-- **Training time and hardware**: {hours:.1f} h wall clock for this stage on a 2-core x86-64 CPU (one
-  thread, machine shared with other jobs; no GPU), after the first model's ~75 CPU-minutes.
+  autocast, seed {o['seed']}{wd_note}.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
@@ -211,6 +232,9 @@ def main() -> None:
     ap.add_argument("--llm-exp", default=None, help="LLM pretraining folder (train_config.json, train.log)")
     ap.add_argument("--parent", default=None,
                     help="speech LLM folder the training continued from (its card's logs are carried over)")
+    ap.add_argument("--via", nargs="*", default=[], metavar="LOG=HARDWARE",
+                    help="training stages between --parent and --exp: a train.log and where it ran, in order")
+    ap.add_argument("--hardware", default=None, help="where --exp ran [a 2-core x86-64 CPU ...]")
     ap.add_argument("--out", required=True)
     ap.add_argument("--stage", choices=("model", "card"), required=True)
     ap.add_argument("--decode", default=None, help="decode folder of the bundled model (card stage)")
@@ -221,7 +245,7 @@ def main() -> None:
         write_model(Path(args.exp), Path(args.out), args.tasks)
     else:
         write_card(Path(args.exp), Path(args.llm_exp) if args.llm_exp else None, Path(args.out), Path(args.decode),
-                   args.max_utts, Path(args.parent) if args.parent else None)
+                   args.max_utts, Path(args.parent) if args.parent else None, args.via, args.hardware)
 
 
 if __name__ == "__main__":
