@@ -11,7 +11,13 @@ import torch
 from asrkit.cli.main import main
 from asrkit.errors import UserError
 from asrkit.inference.emissions_decoder import EmissionsDecoder
-from asrkit.inference.hotword_aliases import choose_aliases, format_hotwords, read_known_words
+from asrkit.inference.hotword_aliases import (
+    choose_aliases,
+    format_hotwords,
+    model_readings,
+    read_known_words,
+    reading_in,
+)
 from asrkit.inference.hotwords import AliasRewriter, Hotword, build_context_graph, read_hotwords
 from decoders.vocabulary import Vocabulary
 
@@ -61,6 +67,34 @@ def test_choose_aliases_filters():
     assert [h.aliases for h in out] == [("yorick",), ("zebity", "zebite", "zebitity"), ("tveleds",), ()]
     assert out[0].weight == 2.0 and out[0].display == "York"
     assert choose_aliases(hw, readings, min_count=3)[0].aliases == ("your",)  # no --known-words
+
+
+def test_reading_inside_a_carrier_sentence():
+    assert reading_in("and then {} said", "And then zebede said.") == "zebede"
+    assert reading_in("and then {} said", "and then zeb ity said") == "zeb ity"
+    assert reading_in("{}", "Zeb ity") == "zeb ity"
+    # the phrase merged into a carrier word, a carrier word misheard, nothing between: no reading
+    assert reading_in("and then {} said", "and thenzebede said") is None
+    assert reading_in("and then {} said", "and den zebede said") is None
+    assert reading_in("we saw {} there", "we saw there") is None
+
+
+def test_model_readings_counts_over_carriers_voices_and_speeds():
+    said = []
+
+    def speak(text, voice, speed):  # the "waveform" is the text and the voice
+        said.append((text, voice, speed))
+        return f"{text}|{voice}"
+
+    def decode(waves):  # voice b is misheard: "saw" -> "so"
+        return [w.split("|")[0].replace("saw", "so" if w.endswith("|b") else "saw") for w in waves]
+
+    got = model_readings(decode, ["Zebedee"], speak, voices=["a", "b"], speeds=[150],
+                         carriers=["{}", "we saw {} there"])
+    assert len(said) == 4 and ("we saw Zebedee there", "b", 150) in said
+    assert got == {"Zebedee": Counter({"zebedee": 3})}  # the misheard carrier gives no reading
+    with pytest.raises(UserError, match="exactly one"):
+        model_readings(decode, ["x"], speak, carriers=["no slot"])
 
 
 def test_format_reads_back(tmp_path):
