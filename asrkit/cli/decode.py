@@ -87,6 +87,11 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                         "`asrkit hotwords aliases` adds aliases), any beam method")
     g.add_argument("--hotword-weight", type=float, default=None,
                    help=f"bonus per matched hotword unit (times the phrase's weight) [{d.hotword_weight:g}]")
+    g.add_argument("--hotword-fuzzy", type=float, default=None, metavar="D",
+                   help="an output word not in --known-words and this close to a hotword or alias (normalised "
+                        f"edit distance) becomes the hotword; 0 = off [{d.hotword_fuzzy:g}]")
+    g.add_argument("--known-words", default=None, metavar="FILE",
+                   help="--hotword-fuzzy: text or ARPA file of real words, never replaced (e.g. the LM's text)")
     g.add_argument("--hotword-beam", type=int, default=None,
                    help="CTC: of the beam's hypotheses, up to this many are kept for partial hotword matches; "
                         f"the others are ranked without their provisional bonus (0: all with it) [{d.hotword_beam}]")

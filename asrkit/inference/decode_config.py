@@ -50,6 +50,8 @@ class DecodeConfig:
     hotwords: str | None = None  # hotword file (phrase[<TAB>weight] per line): a context-graph scorer
     hotword_weight: float = 3.0  # bonus per matched hotword unit (times the phrase's weight); tuned: docs/hotwords.md
     hotword_beam: int = 2  # CTC: beam slots kept for partial hotword matches; the others rank without their bonus
+    hotword_fuzzy: float = 0.0  # unknown output words this close (normalised edits) to a hotword become it; 0 = off
+    known_words: str | None = None  # text/ARPA file of real words, never replaced by --hotword-fuzzy
     ctc_weight: float = 0.0  # speech LLM, asr: weight of the adapter CTC prefix score (joint CTC/attention)
     llm: str | None = None  # speech LLM: the local Qwen2 folder a MooER release runs on (recorded by asrkit tune)
 
@@ -67,6 +69,11 @@ class DecodeConfig:
             from asrkit.inference.hotwords import read_hotwords
 
             read_hotwords(self.hotwords)  # a missing or empty file is refused before any model loads
+        if not 0 <= self.hotword_fuzzy < 1:
+            raise UserError(f"--hotword-fuzzy is a normalised edit distance in [0, 1), not {self.hotword_fuzzy}")
+        if self.hotword_fuzzy and not (self.hotwords and self.known_words):
+            raise UserError("--hotword-fuzzy needs --hotwords and --known-words (the real words it must never "
+                            "replace, e.g. the LM's text)")
         if not 0 <= self.ctc_weight < float("inf"):
             raise UserError(f"--ctc-weight must be >= 0 and finite, not {self.ctc_weight}")
         if self.ctc_weight and (get_method(self.method).search != "beam" or self.task != "asr"):

@@ -62,8 +62,15 @@ class Decoder:
         self.graph = None
         search = self.method.search
         hotwords = read_hotwords(cfg.hotwords) if cfg.hotwords and search == "beam" else []
-        # A hotword's aliases (the model's own spellings of it) are written as the phrase in every output text.
+        # A hotword's aliases (the model's own spellings of it) are written as the phrase in every output text,
+        # and with --hotword-fuzzy an unknown word spelled close to a hotword becomes it.
         self.rewrite = AliasRewriter(hotwords if cfg.hotword_weight else [])
+        self.fuzzy = None
+        if cfg.hotword_fuzzy and hotwords and cfg.hotword_weight:
+            from asrkit.inference.hotword_aliases import read_known_words
+            from asrkit.inference.hotword_fuzzy import FuzzyHotwords
+
+            self.fuzzy = FuzzyHotwords(hotwords, read_known_words(cfg.known_words), cfg.hotword_fuzzy)
         if search == "graph":
             self.graph = res.graph()
         elif search == "beam":
@@ -83,8 +90,10 @@ class Decoder:
         return self._beam(self.head.prepare(acoustics, self.cfg))
 
     def text(self, units) -> str:
-        """The text of a hypothesis's units: the head's detokenisation, hotword aliases written as their phrase."""
-        return self.rewrite(self.head.text(units))
+        """The text of a hypothesis's units: the head's detokenisation, hotword aliases written as their phrase
+        (and, with ``hotword_fuzzy``, unknown words close to a hotword corrected to it)."""
+        text = self.rewrite(self.head.text(units))
+        return self.fuzzy(text) if self.fuzzy else text
 
     def _beam(self, acoustics) -> list[list[Hypothesis]]:
         head = self.head

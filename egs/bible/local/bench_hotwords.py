@@ -157,6 +157,8 @@ def main() -> None:
                     help="also rows with aliases: this model (the one that made --emissions) reads each phrase")
     ap.add_argument("--known-words", default=None, help="aliases: text/ARPA of known words (the LM's text)")
     ap.add_argument("--max-aliases", type=int, default=2)
+    ap.add_argument("--hotword-fuzzy", type=float, default=0.0,
+                    help="rows with hotwords: unknown words this close to a hotword become it (needs --known-words)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -206,8 +208,9 @@ def main() -> None:
             beams = (args.fusion_hotword_beams if fusion and args.fusion_hotword_beams else args.hotword_beams)
             grid = [(float(w), int(h)) for w in weights.split(",") for h in beams.split(",")] if size else [(0.0, 0)]
             for w, hb in grid:
+                fuzzy = dict(hotword_fuzzy=args.hotword_fuzzy, known_words=args.known_words) if path else {}
                 dec = EmissionsDecoder(vocab, **base, hotwords=str(path) if path else None, hotword_weight=w,
-                                       hotword_beam=hb)
+                                       hotword_beam=hb, **fuzzy)
                 dec.decode(lps[:4])  # loads the LM and builds the graph's native twin outside the timing
                 secs = float("inf")
                 for _ in range(max(1, args.repeats)):

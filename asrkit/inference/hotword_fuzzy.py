@@ -1,0 +1,68 @@
+"""Fuzzy hotword correction: an unknown word of the output that is close in spelling to a hotword becomes it.
+
+Even with aliases (:mod:`asrkit.inference.hotword_aliases`), a model spells an unseen name a little
+differently in each utterance (Magdalene as ``mdlen``, ``delean``, ``magdleen``), and the context graph only
+lifts exact spellings. After the search, each output word that is
+
+- not a word of ``known_words`` (``--known-words``: e.g. the LM's vocabulary; a real word is never replaced),
+- not already a hotword or an alias, and of at least 3 letters,
+
+is replaced by the hotword whose one-word spelling or alias is nearest by normalised Levenshtein distance
+(edits / length of the longer string), when that distance is at most ``max_distance``
+(``--hotword-fuzzy``, 0 = off); ties go to the phrase listed first. This is the edit-distance matching of a
+biasing list that contextual spelling correction uses, restricted to out-of-vocabulary words so that it
+cannot turn a common word into a name. Multi-word phrases are matched through their one-word aliases only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from asrkit.inference.hotwords import Hotword
+from asrkit.text import normalize_text
+
+_WORD = re.compile(r"[^\W\d_][\w'’]*")
+
+
+class FuzzyHotwords:
+    """``FuzzyHotwords(hotwords, known_words, max_distance)(text) -> text`` (see the module docstring)."""
+
+    def __init__(self, hotwords: Sequence[Hotword], known_words: set[str], max_distance: float):
+        self.known = known_words
+        self.max_distance = float(max_distance)
+        self.target: dict[str, str] = {}  # one-word spelling -> the phrase as the file writes it
+        for h in hotwords:
+            for spelling in (h.phrase, *h.aliases):
+                if " " not in spelling:
+                    self.target.setdefault(spelling, h.display or h.phrase)
+        self.keys = list(self.target)
+        self.exact = {normalize_text(t) for t in self.target.values()}
+
+    def __bool__(self) -> bool:
+        return self.max_distance > 0 and bool(self.keys)
+
+    def nearest(self, word: str) -> str | None:
+        """The phrase ``word`` (normalised) is corrected to, or None."""
+        if (len(word) < 3 or word in self.known or word in self.target or word in self.exact
+                or not self):
+            return None
+        hit = process.extractOne(word, self.keys, scorer=Levenshtein.normalized_distance,
+                                 score_cutoff=self.max_distance)
+        return self.target[hit[0]] if hit else None
+
+    def __call__(self, text: str) -> str:
+        if not self:
+            return text
+
+        def fix(m: re.Match) -> str:
+            word = m.group(0)
+            norm = normalize_text(word)
+            if " " in norm or not norm:
+                return word
+            return self.nearest(norm) or word
+
+        return _WORD.sub(fix, text)

@@ -1,0 +1,86 @@
+"""--hotword-fuzzy: unknown output words close in spelling to a hotword (or alias) become it; real words never."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from asrkit.errors import UserError
+from asrkit.inference import DecodeConfig
+from asrkit.inference.emissions_decoder import EmissionsDecoder
+from asrkit.inference.hotword_aliases import read_known_words
+from asrkit.inference.hotword_fuzzy import FuzzyHotwords
+from asrkit.inference.hotwords import Hotword
+from decoders.vocabulary import Vocabulary
+
+HOT = [Hotword("zebedee", 1.0, ("zbity",), "Zebedee"), Hotword("rufus", 1.0, (), "Rufus"),
+       Hotword("mary magdalene", 1.0, ("magthlen",), "Mary Magdalene")]
+KNOWN = {"and", "said", "to", "the", "rufous", "sons", "of"}
+
+
+def test_nearest_spelling_within_the_distance():
+    f = FuzzyHotwords(HOT, KNOWN, 0.34)
+    # zebede: 1 edit from zebedee (1/7); rofus: 1 of 5 from rufus; zbiity: 1 of 6 from the alias zbity
+    assert f("and zebede said to rofus") == "and Zebedee said to Rufus"
+    assert f("the sons of zbiity") == "the sons of Zebedee"
+    assert f("magtlen said") == "Mary Magdalene said"  # a multi-word phrase through its one-word alias
+    # a known word, a word far from every hotword, a short word and the hotwords themselves stay
+    assert f("rufous said xyzzyq to zeb rufus Zebedee") == "rufous said xyzzyq to zeb rufus Zebedee"
+    assert f("Rofus, zebede!") == "Rufus, Zebedee!"  # punctuation and case around the word are kept
+
+
+def test_distance_is_a_threshold():
+    assert FuzzyHotwords(HOT, KNOWN, 0.15)("rofus") == "rofus"  # 1/5 = 0.2 > 0.15
+    assert FuzzyHotwords(HOT, KNOWN, 0.2)("rofus") == "Rufus"
+    assert not FuzzyHotwords(HOT, KNOWN, 0.0) and FuzzyHotwords(HOT, KNOWN, 0.0)("rofus") == "rofus"
+
+
+def test_decoder_applies_it_after_the_search(tmp_path):
+    """Hand-built emissions spell "rofus die": no context-graph path matches, the fuzzy step writes Rufus."""
+    pieces = ["<blk>", "\u2581ro", "fus", "\u2581die"]
+    vocab = Vocabulary(pieces, blank_id=0)
+    lp = torch.log(torch.tensor([[0.05, 0.9, 0.025, 0.025], [0.05, 0.025, 0.9, 0.025], [0.9, 0.03, 0.03, 0.04],
+                                 [0.05, 0.025, 0.025, 0.9]]))
+    hot, known = tmp_path / "h.txt", tmp_path / "k.txt"
+    hot.write_text("Rufus\n")
+    known.write_text("die\n")
+    base = dict(method="beam", beam=4, hotwords=str(hot), hotword_weight=1.0)
+    assert EmissionsDecoder(vocab, **base).decode([lp]) == ["rofus die"]
+    assert EmissionsDecoder(vocab, **base, hotword_fuzzy=0.25, known_words=str(known)).decode([lp]) == ["Rufus die"]
+    known.write_text("die rofus\n")  # now a real word: kept
+    assert EmissionsDecoder(vocab, **base, hotword_fuzzy=0.25, known_words=str(known)).decode([lp]) == ["rofus die"]
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(hotword_fuzzy=0.3), "needs --hotwords and --known-words"),
+    (dict(hotword_fuzzy=1.5, known_words="k.txt"), r"in \[0, 1\)"),
+])
+def test_fuzzy_flags_are_checked(settings, message):
+    with pytest.raises(UserError, match=message):
+        DecodeConfig(method="beam", **settings).check()
+
+
+def test_fuzz_known_words_file():
+    """Any bytes: a set of normalised words, or one UserError line naming --known-words."""
+    import tempfile
+    from pathlib import Path
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    bits = [b"\\data\\\n", b"\\1-grams:\n", b"-1.0\tword\n", b"<s>", b"the end\n", b"\xff", b"\t", b"!", b"\n"]
+
+    @settings(max_examples=60, deadline=2000, database=None)
+    @given(st.lists(st.one_of(st.sampled_from(bits), st.binary(max_size=6)), max_size=8).map(b"".join))
+    def check(data):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "k.txt"
+            path.write_bytes(data)
+            try:
+                got = read_known_words(path)
+            except UserError as err:
+                assert "\n" not in str(err) and "--known-words" in str(err)
+                return
+            assert got and all(w and " " not in w for w in got)
+
+    check()
