@@ -250,6 +250,20 @@ def frame_emissions(tok, positions: list[dict[int, float]], noise: float = 0.0, 
     return torch.log_softmax(lp, dim=-1)
 
 
+def piece_emissions(pieces: list[str], frames: list[dict[str, float]]) -> torch.Tensor:
+    """Log-probabilities (T, V) over ``pieces`` (blank first) from per-frame {piece: prob}; the rest of each
+    frame's mass goes to the blank, every other piece gets 1e-4 before renormalising."""
+    index = {p: i for i, p in enumerate(pieces)}
+    rows = []
+    for f in frames:
+        row = torch.full((len(pieces),), 1e-4)
+        for unit, p in f.items():
+            row[index[unit]] = p
+        row[0] = max(1e-4, 1.0 - sum(f.values()))
+        rows.append(row / row.sum())
+    return torch.log(torch.stack(rows))
+
+
 def spell(tok, text: str, p: float = 0.9) -> list[dict[int, float]]:
     return [{k: p} for k in tok.encode(text)]
 

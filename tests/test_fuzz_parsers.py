@@ -101,6 +101,18 @@ def test_fuzz_kaldi_text_and_references(name, data):
     _one_line_or_result(load_hypotheses, data, name)
 
 
+# ---- --known-words (text or ARPA 1-grams) -------------------------------------------------------------------
+@FUZZ
+@given(st.one_of(st.binary(max_size=300), _lines_of([b"\\data\\", b"\\1-grams:", b"-1.0\tword", b"<s>", b"the end",
+                                                      b"\xff", b"\t", b"!"])))
+def test_fuzz_known_words(data):
+    from asrkit.inference.hotword_aliases import read_known_words
+
+    result = _one_line_or_result(read_known_words, data, "known.txt")
+    assert isinstance(result, UserError) and "--known-words" in str(result) or (
+        result and all(w and " " not in w for w in result))
+
+
 # ---- am.mvn -------------------------------------------------------------------------------------------------
 MVN_BITS = [b"<Nnet>", b"<AddShift> 2 2", b"<Rescale> 2 2", b"<LearnRateCoef> 0 [ 1 2 ]", b"[ 0 ]", b"nan", b"inf",
             b"<LearnRateCoef> 0 [ ]", b"</Nnet>", b"x"]

@@ -20,6 +20,7 @@ from asrkit.inference.hotword_aliases import (
 )
 from asrkit.inference.hotwords import AliasRewriter, Hotword, build_context_graph, read_hotwords
 from decoders.vocabulary import Vocabulary
+from tests.conftest import piece_emissions
 
 torch.set_num_threads(1)
 
@@ -120,15 +121,7 @@ PIECES = ["<blk>", "\u2581ze", "b", "i", "ty", "dy", "dee", "\u2581die"]
 
 
 def frames_to_lp(frames: list[dict[str, float]]) -> torch.Tensor:
-    index = {p: i for i, p in enumerate(PIECES)}
-    rows = []
-    for f in frames:
-        row = torch.full((len(PIECES),), 1e-4)
-        for unit, p in f.items():
-            row[index[unit]] = p
-        row[0] = max(1e-4, 1.0 - sum(f.values()))
-        rows.append(row / row.sum())
-    return torch.log(torch.stack(rows))
+    return piece_emissions(PIECES, frames)
 
 
 def test_alias_path_is_boosted_and_written_as_the_phrase(tmp_path):

@@ -19,6 +19,7 @@ from decoders.context_graph import ContextGraph
 from decoders.ctc_prefix_beam import ctc_prefix_beam_search_batch, ctc_prefix_beam_search_reference
 from decoders.scorer import WeightedScorer
 from decoders.vocabulary import Vocabulary
+from tests.conftest import piece_emissions
 
 torch.set_num_threads(1)
 
@@ -71,15 +72,7 @@ PIECES = ["<blk>", "\u2581sh", "ould", "\u2581die", "ob", "ai", "\u2581a"]
 
 
 def frames_to_lp(frames: list[dict[str, float]]) -> torch.Tensor:
-    index = {p: i for i, p in enumerate(PIECES)}
-    rows = []
-    for f in frames:
-        row = torch.full((len(PIECES),), 1e-4)
-        for unit, p in f.items():
-            row[index[unit]] = p
-        row[0] = max(1e-4, 1.0 - sum(f.values()))
-        rows.append(row / row.sum())
-    return torch.log(torch.stack(rows))
+    return piece_emissions(PIECES, frames)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import torch
 from asrkit.errors import UserError
 from asrkit.inference import DecodeConfig
 from asrkit.inference.emissions_decoder import EmissionsDecoder
-from asrkit.inference.hotword_aliases import read_known_words
 from asrkit.inference.hotword_fuzzy import FuzzyHotwords
 from asrkit.inference.hotwords import Hotword
 from decoders.vocabulary import Vocabulary
@@ -58,29 +57,3 @@ def test_decoder_applies_it_after_the_search(tmp_path):
 def test_fuzzy_flags_are_checked(settings, message):
     with pytest.raises(UserError, match=message):
         DecodeConfig(method="beam", **settings).check()
-
-
-def test_fuzz_known_words_file():
-    """Any bytes: a set of normalised words, or one UserError line naming --known-words."""
-    import tempfile
-    from pathlib import Path
-
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    bits = [b"\\data\\\n", b"\\1-grams:\n", b"-1.0\tword\n", b"<s>", b"the end\n", b"\xff", b"\t", b"!", b"\n"]
-
-    @settings(max_examples=60, deadline=2000, database=None)
-    @given(st.lists(st.one_of(st.sampled_from(bits), st.binary(max_size=6)), max_size=8).map(b"".join))
-    def check(data):
-        with tempfile.TemporaryDirectory() as d:
-            path = Path(d) / "k.txt"
-            path.write_bytes(data)
-            try:
-                got = read_known_words(path)
-            except UserError as err:
-                assert "\n" not in str(err) and "--known-words" in str(err)
-                return
-            assert got and all(w and " " not in w for w in got)
-
-    check()
