@@ -23,6 +23,7 @@ def test_nearest_spelling_within_the_distance():
     assert f("and zebede said to rofus") == "and Zebedee said to Rufus"
     assert f("the sons of zbiity") == "the sons of Zebedee"
     assert f("magtlen said") == "Mary Magdalene said"  # a multi-word phrase through its one-word alias
+    assert f("Mary Magdalene said") == "Mary Magdalene said"  # its words are not corrected into it again
     # a known word, a word far from every hotword, a short word and the hotwords themselves stay
     assert f("rufous said xyzzyq to zeb rufus Zebedee") == "rufous said xyzzyq to zeb rufus Zebedee"
     assert f("Rofus, zebede!") == "Rufus, Zebedee!"  # punctuation and case around the word are kept

@@ -5,7 +5,8 @@ differently in each utterance (Magdalene as ``mdlen``, ``delean``, ``magdleen``)
 lifts exact spellings. After the search, each output word that is
 
 - not a word of ``known_words`` (``--known-words``: e.g. the LM's vocabulary; a real word is never replaced),
-- not already a hotword or an alias, and of at least 3 letters,
+- not already a hotword, a word of a hotword phrase (``magdalene`` in "Mary Magdalene", which the alias
+  rewrite may just have written) or an alias, and of at least 3 letters,
 
 is replaced by the hotword whose one-word spelling or alias is nearest by normalised Levenshtein distance
 (edits / length of the longer string), when that distance is at most ``max_distance``
@@ -40,15 +41,14 @@ class FuzzyHotwords:
                 if " " not in spelling:
                     self.target.setdefault(spelling, h.display or h.phrase)
         self.keys = list(self.target)
-        self.exact = {normalize_text(t) for t in self.target.values()}
+        self.phrase_words = {w for h in hotwords for w in h.phrase.split()}
 
     def __bool__(self) -> bool:
         return self.max_distance > 0 and bool(self.keys)
 
     def nearest(self, word: str) -> str | None:
         """The phrase ``word`` (normalised) is corrected to, or None."""
-        if (len(word) < 3 or word in self.known or word in self.target or word in self.exact
-                or not self):
+        if len(word) < 3 or word in self.known or word in self.target or word in self.phrase_words or not self:
             return None
         hit = process.extractOne(word, self.keys, scorer=Levenshtein.normalized_distance,
                                  score_cutoff=self.max_distance)
