@@ -67,6 +67,7 @@ def run_aliases(args: argparse.Namespace) -> int:
         DEFAULT_CARRIERS,
         DEFAULT_SPEEDS,
         DEFAULT_VOICES,
+        check_carriers,
         choose_aliases,
         format_hotwords,
         model_readings,
@@ -83,9 +84,7 @@ def run_aliases(args: argparse.Namespace) -> int:
     known = read_known_words(args.known_words) if args.known_words else None
     voices, speeds = args.voices or list(DEFAULT_VOICES), args.speeds or list(DEFAULT_SPEEDS)
     carriers = [c.strip() for c in args.carriers.split("|")] if args.carriers else list(DEFAULT_CARRIERS)
-    bad = [c for c in carriers if c.count("{}") != 1]
-    if bad:
-        raise UserError(f"--carriers {bad[0]!r}: a carrier sentence needs exactly one {{}} where the phrase goes")
+    check_carriers(carriers)  # before the model loads
     for v in voices:  # a voice espeak-ng does not have fails here, in one line, before the model loads
         speak("test", v, speeds[0])
     torch.set_num_threads(args.threads)
@@ -93,8 +92,7 @@ def run_aliases(args: argparse.Namespace) -> int:
     cfg = DecodeConfig(**{**cfg.to_dict(), "hotwords": None})  # the model's own, unbiased readings
     rec = Recognizer(args.model, config=cfg, llm=args.llm)
     bar = progress(range(len(hotwords)), disable=args.quiet, desc="phrases", unit="phrase")
-    readings = model_readings(rec.decode_waves, [h.phrase for h in hotwords],
-                              lambda text, voice, speed: speak(text, voice, speed), voices, speeds, carriers,
+    readings = model_readings(rec.decode_waves, [h.phrase for h in hotwords], speak, voices, speeds, carriers,
                               on_phrase=lambda n: bar.update(1))
     bar.close()
     result = choose_aliases(hotwords, readings, known, max_aliases=args.max_aliases)

@@ -119,7 +119,8 @@ def score(refs: list[str], hyps: list[str], biased: set[str]) -> dict:
 
 
 def model_readings_cached(args: argparse.Namespace, phrases: list[str], out: Path) -> dict[str, Counter]:
-    """The alias model's readings of ``phrases`` (espeak-ng voices x speeds), kept in OUT/readings.json."""
+    """The alias model's readings of ``phrases`` (espeak-ng carriers x voices x speeds, the defaults of
+    :func:`model_readings`), kept in OUT/readings.json."""
     if not args.alias_model:
         return {}
     cache = out / "readings.json"
@@ -189,6 +190,7 @@ def main() -> None:
     results = []
     sizes = [int(s) for s in args.sizes.split(",")]
     readings = model_readings_cached(args, biased + distract[: max(0, max(sizes) - len(biased))], out)
+    known = read_known_words(args.known_words) if readings and args.known_words else None
     for size, alias in [(s, a) for s in sizes for a in ((False, True) if readings and s else (False,))]:
         path = None
         if size:
@@ -196,7 +198,6 @@ def main() -> None:
             path = out / f"hotwords_{size}.txt"
             path.write_text("\n".join(phrases[:size]) + "\n", encoding="utf-8")
             if alias:
-                known = read_known_words(args.known_words) if args.known_words else None
                 with_aliases = choose_aliases(read_hotwords(path), readings, known, max_aliases=args.max_aliases)
                 path = out / f"hotwords_{size}_aliases.txt"
                 path.write_text(format_hotwords(with_aliases), encoding="utf-8")
