@@ -70,6 +70,19 @@ def test_choose_aliases_filters():
     assert choose_aliases(hw, readings, min_count=3)[0].aliases == ("your",)  # no --known-words
 
 
+def test_choose_aliases_near_real_words():
+    hw = [Hotword("tyre"), Hotword("onan")]
+    readings = {"tyre": Counter({"tre": 3, "tiah": 2}), "onan": Counter({"ownan": 3, "oan": 1})}
+    known = {"own", "tree", "ten"}
+    assert [h.aliases for h in choose_aliases(hw, readings, known)] == [("tre", "tiah"), ("ownan", "oan")]
+    # "tre" is 0.25 from "tree" (1 edit / 4 letters): dropped below 0.3, kept below 0.25 (strictly nearer only);
+    # "ownan" is 0.4 from "own", "oan" 0.67 from "own"/"ten": kept
+    got = choose_aliases(hw, readings, known, min_known_distance=0.3)
+    assert [h.aliases for h in got] == [("tiah",), ("ownan", "oan")]
+    assert choose_aliases(hw, readings, known, min_known_distance=0.25)[0].aliases == ("tre", "tiah")
+    assert choose_aliases(hw, readings, None, min_known_distance=0.3)[0].aliases == ("tre", "tiah")
+
+
 def test_reading_inside_a_carrier_sentence():
     assert reading_in("and then {} said", "And then zebede said.") == "zebede"
     assert reading_in("and then {} said", "and then zeb ity said") == "zeb ity"
@@ -158,3 +171,6 @@ def test_aliases_cli_reads_names_aloud_with_the_bundled_model(tmp_path, capsys):
     before = out.read_bytes()
     assert main(["hotwords", "aliases", "-q", "-i", str(names), "-o", str(out), "-m", "bible-en-ctc-small"]) == 2
     assert out.read_bytes() == before and "exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["hotwords", "aliases", "-i", str(names), "-o", str(tmp_path / "x"), "--min-known-distance", "2"])
+    assert exc.value.code == 2 and "expected a number from 0 to 1" in capsys.readouterr().err

@@ -33,6 +33,16 @@ def _speeds(text: str) -> list[int]:
     return speeds
 
 
+def _distance(text: str) -> float:
+    try:
+        d = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number from 0 to 1") from None
+    if not 0.0 <= d <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number from 0 to 1")
+    return d
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hotwords", help="hotword files: aliases", description=__doc__)
     hw_sub = p.add_subparsers(dest="hotwords_command", required=True)
@@ -51,7 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "['{}|and then {} said|we saw {} there']")
     a.add_argument("--known-words", default=None, metavar="FILE",
                    help="text or ARPA file: readings made only of its words are not aliases (e.g. the LM's text)")
-    a.add_argument("--max-aliases", type=positive_int, default=2, help="per phrase, the most frequent readings [2]")
+    a.add_argument("--min-known-distance", type=_distance, default=0.3, metavar="D",
+                   help="with --known-words: drop readings nearer than D (normalised edit distance) to a known "
+                        "word, e.g. 'tre' (0.25 from 'tree'); 0 = keep them [0.3]")
+    a.add_argument("--max-aliases", type=positive_int, default=3, help="per phrase, the most frequent readings [3]")
     a.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     add_quiet(a)
     a.set_defaults(func=run_aliases)
@@ -95,7 +108,8 @@ def run_aliases(args: argparse.Namespace) -> int:
     readings = model_readings(rec.decode_waves, [h.phrase for h in hotwords], speak, voices, speeds, carriers,
                               on_phrase=lambda n: bar.update(1))
     bar.close()
-    result = choose_aliases(hotwords, readings, known, max_aliases=args.max_aliases)
+    result = choose_aliases(hotwords, readings, known, max_aliases=args.max_aliases,
+                            min_known_distance=args.min_known_distance)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(format_hotwords(result), encoding="utf-8")
     os.replace(tmp, out)  # written whole or not at all

@@ -17,6 +17,8 @@ Which readings are kept, and why:
 - at least ``min_letters`` letters: a one- or two-letter reading (``y`` for ``york``) would match everywhere;
 - not made of known words only (``known_words``, e.g. the LM's or the training text's vocabulary): ``your``
   for ``york`` or ``know`` for ``gnome`` would turn every ``your`` into ``York``;
+- not nearer than ``min_known_distance`` (normalised edit distance) to a known word: ``tre`` for ``tyre`` is
+  one letter from ``tree`` and would turn a misheard ``tree`` into Tyre;
 - never a phrase of the list, and a reading two phrases share is dropped from both (the output could not
   say which was spoken);
 - the ``max_aliases`` most frequent readings per phrase (ties: alphabetical), at least ``min_count`` times.
@@ -33,6 +35,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from asrkit.errors import UserError
 from asrkit.inference.hotwords import Hotword
@@ -81,7 +85,8 @@ def model_readings(decode: Callable[[list[np.ndarray]], list[str]], phrases: Seq
 
 
 def choose_aliases(hotwords: Sequence[Hotword], readings: dict[str, Counter], known_words: set[str] | None = None,
-                   max_aliases: int = 2, min_count: int = 1, min_letters: int = 3) -> list[Hotword]:
+                   max_aliases: int = 2, min_count: int = 1, min_letters: int = 3,
+                   min_known_distance: float = 0.0) -> list[Hotword]:
     """``hotwords`` with the model's readings that pass the filters of the module docstring added to their
     aliases (aliases already in the list are kept first)."""
     phrases = {h.phrase for h in hotwords}
@@ -96,6 +101,11 @@ def choose_aliases(hotwords: Sequence[Hotword], readings: dict[str, Counter], kn
                 continue
             if known_words is not None and all(w in known_words for w in text.split()):
                 continue
+            if known_words and min_known_distance > 0:
+                near = process.extractOne(text, known_words, scorer=Levenshtein.normalized_distance,
+                                          score_cutoff=min_known_distance)
+                if near is not None and near[1] < min_known_distance:
+                    continue  # a near-spelling of a real word: it would fire where that word is misspelt
             keep.append(text)
         candidates[h.phrase] = keep
     # A reading of two phrases is ambiguous however rare it is for either: counted before the cut.

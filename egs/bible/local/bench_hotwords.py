@@ -118,16 +118,20 @@ def score(refs: list[str], hyps: list[str], biased: set[str]) -> dict:
             "u_wer": 100 * u_err / max(u_n, 1), "biased_words": b_n}
 
 
-def model_readings_cached(args: argparse.Namespace, phrases: list[str], out: Path) -> dict[str, Counter]:
+def model_readings_cached(args: argparse.Namespace, phrases: list[str], out: Path,
+                          fusion: bool = False) -> dict[str, Counter]:
     """The alias model's readings of ``phrases`` (espeak-ng carriers x voices x speeds, the defaults of
-    :func:`model_readings`), kept in OUT/readings.json."""
+    :func:`model_readings`), decoded with beam search or, with ``fusion``, with the fusion rows' shallow
+    fusion (the readings a user gets from `asrkit hotwords aliases --config` with that decoding config);
+    kept in OUT/readings.json (readings_sf.json)."""
     if not args.alias_model:
         return {}
-    cache = out / "readings.json"
+    cache = out / ("readings_sf.json" if fusion else "readings.json")
     have = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
     todo = [p for p in phrases if p not in have]
     if todo:
-        rec = Recognizer(args.alias_model, method="beam", beam=args.beam)
+        lm = dict(lm=args.lm, lm_weight=args.lm_weight, insertion_bonus=args.insertion_bonus) if fusion else {}
+        rec = Recognizer(args.alias_model, method="shallow_fusion" if fusion else "beam", beam=args.beam, **lm)
         got = model_readings(rec.decode_waves, todo, speak)
         have.update({p: dict(c) for p, c in got.items()})
         cache.write_text(json.dumps(have, indent=0, sort_keys=True) + "\n", encoding="utf-8")
@@ -158,6 +162,12 @@ def main() -> None:
                     help="also rows with aliases: this model (the one that made --emissions) reads each phrase")
     ap.add_argument("--known-words", default=None, help="aliases: text/ARPA of known words (the LM's text)")
     ap.add_argument("--max-aliases", type=int, default=2)
+    ap.add_argument("--alias-min-known-distance", type=float, default=0.0,
+                    help="aliases: drop readings nearer than this (normalised edit distance) to a known word")
+    ap.add_argument("--alias-fusion", action="store_true",
+                    help="fusion rows: aliases from readings decoded with the same shallow fusion (else beam)")
+    ap.add_argument("--dump-hyps", action="store_true",
+                    help="write each row's hypotheses (id<TAB>text) to OUT/hyps/, for per-utterance comparison")
     ap.add_argument("--hotword-fuzzy", type=float, default=0.0,
                     help="rows with hotwords: unknown words this close to a hotword become it (needs --known-words)")
     args = ap.parse_args()
@@ -189,19 +199,23 @@ def main() -> None:
              else Vocabulary.from_tokens_txt(args.tokens))
     results = []
     sizes = [int(s) for s in args.sizes.split(",")]
-    readings = model_readings_cached(args, biased + distract[: max(0, max(sizes) - len(biased))], out)
-    known = read_known_words(args.known_words) if readings and args.known_words else None
-    for size, alias in [(s, a) for s in sizes for a in ((False, True) if readings and s else (False,))]:
-        path = None
+    listed = biased + distract[: max(0, max(sizes) - len(biased))]
+    readings = {f: model_readings_cached(args, listed, out, fusion=f and args.alias_fusion) for f in (False, True)}
+    known = read_known_words(args.known_words) if args.alias_model and args.known_words else None
+    for size, alias in [(s, a) for s in sizes for a in ((False, True) if args.alias_model and s else (False,))]:
+        plain_path = None
         if size:
             phrases = biased + distract[: max(0, size - len(biased))]
-            path = out / f"hotwords_{size}.txt"
-            path.write_text("\n".join(phrases[:size]) + "\n", encoding="utf-8")
-            if alias:
-                with_aliases = choose_aliases(read_hotwords(path), readings, known, max_aliases=args.max_aliases)
-                path = out / f"hotwords_{size}_aliases.txt"
-                path.write_text(format_hotwords(with_aliases), encoding="utf-8")
+            plain_path = out / f"hotwords_{size}.txt"
+            plain_path.write_text("\n".join(phrases[:size]) + "\n", encoding="utf-8")
         for fusion in (False, True):
+            path = plain_path
+            if alias:
+                with_aliases = choose_aliases(read_hotwords(plain_path), readings[fusion], known,
+                                              max_aliases=args.max_aliases,
+                                              min_known_distance=args.alias_min_known_distance)
+                path = out / f"hotwords_{size}_aliases{'_sf' if fusion and args.alias_fusion else ''}.txt"
+                path.write_text(format_hotwords(with_aliases), encoding="utf-8")
             base = dict(method="shallow_fusion" if fusion else "beam", beam=args.beam)
             if fusion:
                 base.update(lm=args.lm, lm_weight=args.lm_weight, insertion_bonus=args.insertion_bonus)
@@ -223,6 +237,11 @@ def main() -> None:
                        "seconds": round(secs, 2),
                        **{k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}}
                 results.append(row)
+                if args.dump_hyps:
+                    name = f"{size}_{'alias' if alias else 'plain'}_{'sf' if fusion else 'beam'}_w{w:g}_hb{hb}.txt"
+                    (out / "hyps").mkdir(exist_ok=True)
+                    (out / "hyps" / name).write_text(
+                        "".join(f"{r['id']}\t{h}\n" for r, h in zip(test, hyps)), encoding="utf-8")
                 print(json.dumps(row), file=sys.stderr)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     plain = {r["fusion"]: r["seconds"] for r in results if not r["phrases"]}
