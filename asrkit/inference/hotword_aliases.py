@@ -85,8 +85,8 @@ def model_readings(decode: Callable[[list[np.ndarray]], list[str]], phrases: Seq
 
 
 def choose_aliases(hotwords: Sequence[Hotword], readings: dict[str, Counter], known_words: set[str] | None = None,
-                   max_aliases: int = 2, min_count: int = 1, min_letters: int = 3,
-                   min_known_distance: float = 0.0) -> list[Hotword]:
+                   max_aliases: int = 3, min_count: int = 1, min_letters: int = 3,
+                   min_known_distance: float = 0.3) -> list[Hotword]:
     """``hotwords`` with the model's readings that pass the filters of the module docstring added to their
     aliases (aliases already in the list are kept first)."""
     phrases = {h.phrase for h in hotwords}
