@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from asrkit.cli.argtypes import add_output, add_quiet, positive_int
+from asrkit.cli.argtypes import add_output, add_quiet, positive_int, unit_float
 
 
 def _csv(text: str) -> list[str]:
@@ -31,16 +31,6 @@ def _speeds(text: str) -> list[int]:
     if any(not 80 <= s <= 450 for s in speeds):
         raise argparse.ArgumentTypeError("espeak-ng speeds are 80-450 words per minute")
     return speeds
-
-
-def _distance(text: str) -> float:
-    try:
-        d = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a number from 0 to 1") from None
-    if not 0.0 <= d <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a number from 0 to 1")
-    return d
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "['{}|and then {} said|we saw {} there']")
     a.add_argument("--known-words", default=None, metavar="FILE",
                    help="text or ARPA file: readings made only of its words are not aliases (e.g. the LM's text)")
-    a.add_argument("--min-known-distance", type=_distance, default=0.3, metavar="D",
+    a.add_argument("--min-known-distance", type=unit_float, default=0.3, metavar="D",
                    help="with --known-words: drop readings nearer than D (normalised edit distance) to a known "
                         "word, e.g. 'tre' (0.25 from 'tree'); 0 = keep them [0.3]")
     a.add_argument("--max-aliases", type=positive_int, default=3, help="per phrase, the most frequent readings [3]")

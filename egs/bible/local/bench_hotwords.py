@@ -200,7 +200,9 @@ def main() -> None:
     results = []
     sizes = [int(s) for s in args.sizes.split(",")]
     listed = biased + distract[: max(0, max(sizes) - len(biased))]
-    readings = {f: model_readings_cached(args, listed, out, fusion=f and args.alias_fusion) for f in (False, True)}
+    beam_readings = model_readings_cached(args, listed, out)
+    readings = {False: beam_readings,
+                True: model_readings_cached(args, listed, out, fusion=True) if args.alias_fusion else beam_readings}
     known = read_known_words(args.known_words) if args.alias_model and args.known_words else None
     for size, alias in [(s, a) for s in sizes for a in ((False, True) if args.alias_model and s else (False,))]:
         plain_path = None
