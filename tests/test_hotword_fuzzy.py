@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from asrkit.errors import UserError
 from asrkit.inference import DecodeConfig
@@ -58,3 +63,20 @@ def test_decoder_applies_it_after_the_search(tmp_path):
 def test_fuzzy_flags_are_checked(settings, message):
     with pytest.raises(UserError, match=message):
         DecodeConfig(method="beam", **settings).check()
+
+
+@hyp_settings(max_examples=200, deadline=None)
+@given(st.lists(st.text("abcdez", min_size=1, max_size=9), min_size=1, max_size=12),
+       st.lists(st.text("abcdez", min_size=3, max_size=12), min_size=1, max_size=8),
+       st.sampled_from([0.2, 0.34, 0.5]))
+def test_length_filter_and_memo_match_the_brute_force_search(names, words, distance):
+    """The speed-ups (spellings of compatible lengths only, answers remembered) never change an answer: the
+    same nearest phrase, ties to the one listed first, as comparing every spelling."""
+    hot = [Hotword(n, 1.0, (), n.upper()) for n in dict.fromkeys(names)]
+    f = FuzzyHotwords(hot, set(), distance)
+    for w in words + words:  # the second pass answers from the memo
+        expected = None
+        if len(w) >= 3 and w not in f.target and w not in f.phrase_words:
+            hit = process.extractOne(w, f.keys, scorer=Levenshtein.normalized_distance, score_cutoff=distance)
+            expected = f.target[hit[0]] if hit else None
+        assert f.nearest(w) == expected

@@ -30,12 +30,19 @@ from decoders.vocabulary import Vocabulary
 Emissions = torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray]
 
 
-def as_batch(emissions: Emissions, lengths=None, vocab_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T, V) float log-probabilities and (B,) lengths from a padded batch or a list of (T, V) arrays."""
+def log_prob_items(emissions: Emissions, lengths=None, vocab_size: int | None = None) -> list[torch.Tensor]:
+    """One (T_i, V) float log-probability tensor per utterance, from a padded batch (+ lengths) or a list.
+
+    Each utterance is checked and log-softmaxed on its own frames only: padding is never read (a padded
+    frame of -inf is not an error), and utterances of very different lengths cost the work of their real
+    frames, not of B x the longest. Bad input is one UserError line naming the utterance's index."""
     if isinstance(emissions, (torch.Tensor, np.ndarray)) and np.ndim(emissions) == 3:
-        lp = torch.as_tensor(np.asarray(emissions) if isinstance(emissions, np.ndarray) else emissions).float()
-        lens = torch.full((lp.shape[0],), lp.shape[1], dtype=torch.long) if lengths is None else \
-            torch.as_tensor(lengths, dtype=torch.long)
+        batch = torch.as_tensor(np.asarray(emissions) if isinstance(emissions, np.ndarray) else emissions).float()
+        lens = [batch.shape[1]] * batch.shape[0] if lengths is None else torch.as_tensor(lengths).tolist()
+        if len(lens) != batch.shape[0] or any(not 0 <= int(n) <= batch.shape[1] for n in lens):
+            raise UserError(f"emissions: lengths must be {batch.shape[0]} values in 0..{batch.shape[1]} frames")
+        items = [batch[i, : int(n)] for i, n in enumerate(lens)]
+        n_units = batch.shape[-1]
     else:
         if isinstance(emissions, (torch.Tensor, np.ndarray)):
             emissions = [emissions]
@@ -43,13 +50,29 @@ def as_batch(emissions: Emissions, lengths=None, vocab_size: int | None = None) 
         for i, e in enumerate(items):
             if e.ndim != 2:
                 raise UserError(f"emissions {i}: expected (frames, units), got shape {tuple(e.shape)}")
-        lens = torch.tensor([e.shape[0] for e in items], dtype=torch.long)
-        lp = torch.nn.utils.rnn.pad_sequence(items, batch_first=True) if items else torch.zeros(0, 0, vocab_size or 1)
-    if vocab_size is not None and lp.shape[-1] != vocab_size:
-        raise UserError(f"the emissions have {lp.shape[-1]} units per frame but the vocabulary has {vocab_size}")
-    if not torch.isfinite(lp).any(dim=-1).all():
-        raise UserError("the emissions have a frame without any finite score")
-    return torch.log_softmax(lp, dim=-1), lens
+        n_units = items[0].shape[-1] if items else vocab_size or 1
+    for i, e in enumerate(items):
+        if e.shape[-1] != n_units:
+            raise UserError(f"emissions {i}: {e.shape[-1]} units per frame, the first utterance has {n_units}")
+    if vocab_size is not None and n_units != vocab_size:
+        raise UserError(f"the emissions have {n_units} units per frame but the vocabulary has {vocab_size}")
+    for i, e in enumerate(items):
+        if not torch.isfinite(e).any(dim=-1).all():
+            raise UserError(f"emissions {i}: a frame without any finite score")
+    return [torch.log_softmax(e, dim=-1) for e in items]
+
+
+def pad_batch(items: Sequence[torch.Tensor], n_units: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, V) zero-padded batch and (B,) lengths of (T_i, V) tensors."""
+    lens = torch.tensor([e.shape[0] for e in items], dtype=torch.long)
+    if not items:
+        return torch.zeros(0, 0, n_units), lens
+    return torch.nn.utils.rnn.pad_sequence(list(items), batch_first=True), lens
+
+
+# Utterances searched per call, grouped by length: a padded batch of a thousand utterances of mixed lengths
+# would hold (and copy) B x the longest frames (1.3 GB for the 1103 hotword-benchmark utterances).
+_GROUP = 64
 
 
 class EmissionsDecoder:
@@ -61,12 +84,20 @@ class EmissionsDecoder:
         self.vocab = vocab
         self.engine = CTCDecoding(self.config, vocab)
 
+    def _by_length(self, emissions: Emissions, lengths, search) -> list:
+        items = log_prob_items(emissions, lengths, self.vocab.vocab_size)
+        order = sorted(range(len(items)), key=lambda i: items[i].shape[0])
+        out: list = [None] * len(items)
+        for k in range(0, len(order), _GROUP):
+            group = order[k: k + _GROUP]
+            for i, result in zip(group, search(*pad_batch([items[i] for i in group], self.vocab.vocab_size))):
+                out[i] = result
+        return out
+
     def decode(self, emissions: Emissions, lengths=None) -> list[str]:
         """Texts, one per utterance."""
-        lp, lens = as_batch(emissions, lengths, self.vocab.vocab_size)
-        return self.engine(lp, lens) if len(lens) else []
+        return self._by_length(emissions, lengths, self.engine)
 
     def hypotheses(self, emissions: Emissions, lengths=None) -> list[list[Hypothesis]]:
         """Per utterance, the n-best of a beam method (units, scores, each scorer's total)."""
-        lp, lens = as_batch(emissions, lengths, self.vocab.vocab_size)
-        return self.engine.hypotheses((lp, lens))
+        return self._by_length(emissions, lengths, lambda lp, lens: self.engine.hypotheses((lp, lens)))

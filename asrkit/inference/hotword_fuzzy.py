@@ -27,6 +27,7 @@ from asrkit.inference.hotwords import Hotword
 from asrkit.text import normalize_text
 
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
+_MEMO_SIZE = 100_000  # remembered words per FuzzyHotwords (a long-running server must not grow without bound)
 
 
 class FuzzyHotwords:
@@ -42,6 +43,12 @@ class FuzzyHotwords:
                     self.target.setdefault(spelling, h.display or h.phrase)
         self.keys = list(self.target)
         self.phrase_words = {w for h in hotwords for w in h.phrase.split()}
+        # Speed (the correction runs on every output word): a spelling whose length differs from the word's by
+        # more than max_distance * the longer length can never be within max_distance, so each word length
+        # is compared only with the spellings of compatible lengths (kept in list order, so ties still go
+        # to the phrase listed first), and an answer is remembered per word (garbled spellings recur).
+        self._by_length: dict[int, list[str]] = {}
+        self._memo: dict[str, str | None] = {}
 
     def __bool__(self) -> bool:
         return self.max_distance > 0 and bool(self.keys)
@@ -50,9 +57,19 @@ class FuzzyHotwords:
         """The phrase ``word`` (normalised) is corrected to, or None."""
         if len(word) < 3 or word in self.known or word in self.target or word in self.phrase_words or not self:
             return None
-        hit = process.extractOne(word, self.keys, scorer=Levenshtein.normalized_distance,
-                                 score_cutoff=self.max_distance)
-        return self.target[hit[0]] if hit else None
+        if word in self._memo:
+            return self._memo[word]
+        n = len(word)
+        keys = self._by_length.get(n)
+        if keys is None:
+            keys = self._by_length[n] = [k for k in self.keys
+                                         if abs(len(k) - n) <= self.max_distance * max(len(k), n)]
+        hit = process.extractOne(word, keys, scorer=Levenshtein.normalized_distance,
+                                 score_cutoff=self.max_distance) if keys else None
+        answer = self.target[hit[0]] if hit else None
+        if len(self._memo) < _MEMO_SIZE:
+            self._memo[word] = answer
+        return answer
 
     def __call__(self, text: str) -> str:
         if not self:
@@ -60,7 +77,8 @@ class FuzzyHotwords:
 
         def fix(m: re.Match) -> str:
             word = m.group(0)
-            norm = normalize_text(word)
+            # Lower-case ASCII letters (most CTC output) are already normalised: skip the Unicode rules.
+            norm = word if word.isascii() and word.isalpha() and word.islower() else normalize_text(word)
             if " " in norm or not norm:
                 return word
             return self.nearest(norm) or word

@@ -127,14 +127,25 @@ def model_readings_cached(args: argparse.Namespace, phrases: list[str], out: Pat
     if not args.alias_model:
         return {}
     cache = out / ("readings_sf.json" if fusion else "readings.json")
-    have = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
+    lm = dict(lm=args.lm, lm_weight=args.lm_weight, insertion_bonus=args.insertion_bonus) if fusion else {}
+    # The readings depend on the model and its decoding, so the cache records them and is not reused when
+    # they change (a file without "settings" is from before this check: it is trusted once and re-keyed).
+    settings = dict(model=str(args.alias_model), method="shallow_fusion" if fusion else "beam", beam=args.beam,
+                    **{k: str(v) for k, v in lm.items()})
+    stored = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
+    legacy = "readings" not in stored
+    if legacy:
+        stored = {"settings": settings, "readings": stored}
+    same = stored["settings"] == settings
+    have = stored["readings"] if same else {}
     todo = [p for p in phrases if p not in have]
     if todo:
-        lm = dict(lm=args.lm, lm_weight=args.lm_weight, insertion_bonus=args.insertion_bonus) if fusion else {}
-        rec = Recognizer(args.alias_model, method="shallow_fusion" if fusion else "beam", beam=args.beam, **lm)
+        rec = Recognizer(args.alias_model, method=settings["method"], beam=args.beam, **lm)
         got = model_readings(rec.decode_waves, todo, speak)
         have.update({p: dict(c) for p, c in got.items()})
-        cache.write_text(json.dumps(have, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    if todo or legacy or not same:
+        cache.write_text(json.dumps({"settings": settings, "readings": have}, indent=0, sort_keys=True) + "\n",
+                         encoding="utf-8")
     return {p: Counter(have[p]) for p in phrases}
 
 
