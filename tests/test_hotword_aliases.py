@@ -3,10 +3,14 @@ makes them (espeak-ng + the bundled model) and a name recovered through its alia
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from asrkit.cli.main import main
 from asrkit.errors import UserError
@@ -175,3 +179,33 @@ def test_aliases_cli_reads_names_aloud_with_the_bundled_model(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["hotwords", "aliases", "-i", str(names), "-o", str(tmp_path / "x"), "--min-known-distance", "2"])
     assert exc.value.code == 2 and "expected a number from 0 to 1" in capsys.readouterr().err
+
+
+def _regex_rewrite(hotwords, text):
+    """The first AliasRewriter: one alternation of every alias, longest first (the reference for the scan)."""
+    target = {a: h.display or h.phrase for h in hotwords for a in h.aliases}
+    if not target:
+        return text
+    alts = ["\\s+".join(re.escape(w) for w in a.split()) for a in sorted(target, key=lambda a: (-len(a), a))]
+    pattern = re.compile(r"(?<![\w'])(?:" + "|".join(alts) + r")(?![\w'])", re.IGNORECASE)
+    return pattern.sub(lambda m: target.get(" ".join(m.group(0).lower().split()), m.group(0)), text)
+
+
+_WORDS = st.lists(st.sampled_from(["ab", "abc", "b", "zz", "a'b"]), min_size=1, max_size=3).map(" ".join)
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_WORDS, st.lists(_WORDS, max_size=3)), max_size=4),
+       st.lists(st.tuples(st.sampled_from(["ab", "ABC", "abc", "b", "zz", "a'b", "x", "abz"]),
+                          st.sampled_from([" ", " ", " ", "  ", ", ", ".", "-", "\n", "'", ""])),
+                max_size=8).map(lambda parts: "".join(w + sep for w, sep in parts)))
+def test_rewriter_scan_equals_the_alternation(spec, text):
+    phrases, hotwords, seen = set(), [], set()
+    for phrase, aliases in spec:
+        aliases = tuple(a for a in dict.fromkeys(aliases) if a not in seen and a != phrase)
+        if phrase in phrases or phrase in seen:
+            continue
+        phrases.add(phrase)
+        seen.update(aliases)
+        hotwords.append(Hotword(phrase, 1.0, aliases, phrase.upper()))
+    assert AliasRewriter(hotwords)(text) == _regex_rewrite(hotwords, text)

@@ -25,6 +25,8 @@ from asrkit.tokenizer.spm import WORD_START
 from decoders.bonus import word_boundaries
 from decoders.context_graph import ContextGraph
 
+_ALIAS_WORD = re.compile(r"[\w']+")  # a whole word for AliasRewriter
+
 
 class Hotword(NamedTuple):
     """One line of a hotword file: the normalised phrase, its weight, its normalised aliases and the phrase
@@ -106,23 +108,49 @@ def read_hotwords(path: str | Path) -> list[Hotword]:
 class AliasRewriter:
     """Replaces every alias in a decoded text by its phrase as the hotword file writes it: whole words,
     any case, any spacing between an alias's words, longest alias first, in one pass (a replacement is never
-    rewritten again). With no aliases it returns the text unchanged."""
+    rewritten again). With no aliases it returns the text unchanged.
+
+    Words are runs of letters, digits, ``_`` and ``'``; an alias of n words matches n consecutive words with
+    only white space between them. The text is scanned word by word with dictionary look-ups (at most the
+    longest alias's word count per word), not with one regular expression of every alias: with thousands
+    of aliases an alternation tries each of them at every character."""
 
     def __init__(self, hotwords: Sequence[Hotword]):
         self.target = {a: h.display or h.phrase for h in hotwords for a in h.aliases}
-        self.pattern = None
-        if self.target:
-            longest_first = sorted(self.target, key=lambda a: (-len(a), a))
-            alts = ["\\s+".join(re.escape(w) for w in a.split()) for a in longest_first]
-            self.pattern = re.compile(r"(?<![\w'])(?:" + "|".join(alts) + r")(?![\w'])", re.IGNORECASE)
+        self.max_words = max((len(a.split()) for a in self.target), default=0)
+        self.first_words = {a.split()[0] for a in self.target}  # most words start no alias: one set look-up
 
     def __bool__(self) -> bool:
-        return self.pattern is not None
+        return bool(self.target)
 
     def __call__(self, text: str) -> str:
-        if self.pattern is None:
+        if not self.target:
             return text
-        return self.pattern.sub(lambda m: self.target.get(" ".join(m.group(0).lower().split()), m.group(0)), text)
+        words = [(m.start(), m.end(), m.group(0).lower()) for m in _ALIAS_WORD.finditer(text)]
+        out, done, i = [], 0, 0
+        while i < len(words):
+            n = self._match(text, words, i)
+            if n:
+                out += [text[done: words[i][0]], self.target[" ".join(w for _, _, w in words[i: i + n])]]
+                done = words[i + n - 1][1]
+                i += n
+            else:
+                i += 1
+        out.append(text[done:])
+        return "".join(out)
+
+    def _match(self, text: str, words: list[tuple[int, int, str]], i: int) -> int:
+        """Word count of the longest alias starting at word i (0: none)."""
+        if words[i][2] not in self.first_words:
+            return 0
+        n_max = 1
+        while (n_max < self.max_words and i + n_max < len(words)
+               and text[words[i + n_max - 1][1]: words[i + n_max][0]].isspace()):
+            n_max += 1
+        for n in range(n_max, 0, -1):
+            if " ".join(w for _, _, w in words[i: i + n]) in self.target:
+                return n
+        return 0
 
 
 def _spellings(tokenizer: Any, phrase: str) -> list[list[int]]:

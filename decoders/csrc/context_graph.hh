@@ -37,6 +37,14 @@ class ContextGraphScorer : public NativeScorer {
         start_ < 0 || static_cast<size_t>(start_) >= n || (!boundary_.empty() && boundary_symbol_ < 0)) {
       throw std::invalid_argument("context graph: inconsistent arrays");
     }
+    // The root's arcs as a dense table: every failed match ends its fail chain at the root, and with
+    // thousands of phrases the root has an arc for most units, so this look-up is the hot one.
+    for (int64_t a = arc_start_[0]; a < arc_start_[1]; ++a) {
+      const int32_t u = arc_unit_[a];
+      if (u < 0) throw std::invalid_argument("context graph: negative unit");
+      if (static_cast<size_t>(u) >= root_next_.size()) root_next_.resize(u + 1, -1);
+      root_next_[u] = arc_next_[a];
+    }
   }
   int32_t Start() override { return start_; }
   float Score(int32_t state, int32_t unit, int32_t* child) override {
@@ -77,12 +85,16 @@ class ContextGraphScorer : public NativeScorer {
     return pending_[*child] - pending_[state] + bank_[reached];
   }
   int32_t Arc(int32_t node, int32_t unit) const {
+    if (node == 0) {
+      return (unit >= 0 && static_cast<size_t>(unit) < root_next_.size()) ? root_next_[unit] : -1;
+    }
     const auto begin = arc_unit_.begin() + arc_start_[node], end = arc_unit_.begin() + arc_start_[node + 1];
     const auto it = std::lower_bound(begin, end, unit);
     return (it != end && *it == unit) ? arc_next_[it - arc_unit_.begin()] : -1;
   }
   std::vector<int64_t> arc_start_;
   std::vector<int32_t> arc_unit_, arc_next_, fail_, land_;
+  std::vector<int32_t> root_next_;  // root arcs by unit (-1: none)
   std::vector<double> pending_, bank_;
   int32_t start_;
   std::vector<bool> boundary_;  // per unit: a word boundary comes before it (empty: phrases match anywhere)

@@ -366,7 +366,11 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
 int PrefixSearch::SelectWithHotwordBeam(int n) {
   auto safe = [](double x) { return std::isnan(x) ? kNegInf : x; };
   auto settled = [&](int32_t a) { return safe(next_[a].total - next_[a].held); };
-  std::sort(order_.begin(), order_.end(), [&](int32_t a, int32_t c) {
+  // Only the first beam + hotword_beam places of the total - held order are ever read below (the main
+  // slots, then free slots filled past at most hotword_beam lane entries), so a partial sort gives the
+  // same selection as a full one (the order is strict: ties go by index) at a fraction of the cost.
+  const int sorted = std::min(n, opts_.beam + opts_.hotword_beam);
+  std::partial_sort(order_.begin(), order_.begin() + sorted, order_.end(), [&](int32_t a, int32_t c) {
     const double ka = settled(a), kc = settled(c);
     if (ka != kc) return ka > kc;
     return a < c;
@@ -388,7 +392,7 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
   // Main slots, then the free slots filled in total - held order (the lane's entries skipped).
   int kept = n_main;
   const int room = opts_.beam - static_cast<int>(lane_.size());
-  for (int i = n_main; i < n && kept < room; ++i) {
+  for (int i = n_main; i < sorted && kept < room; ++i) {
     if (!in_lane_[order_[i]]) order_[kept++] = order_[i];
   }
   if (opts_.use_beam_prune_logp && kept > 1) {
