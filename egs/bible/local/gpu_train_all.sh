@@ -48,6 +48,13 @@ synth 15 --set test_en > "$logs/synth_test_en.txt" 2>&1
   --manifest data/manifests/test_en.jsonl > "$logs/speech_llm_speed_full.txt" 2>&1) &
 
 synth 15 --set train_en --set train_es --set dev_en --set dev_es > "$logs/synth_enes.txt" 2>&1
+# The speech LLM also reads the extra training verses of local/make_extra_train.py when they were packed.
+llm_extra=()
+if want llm && [ -s data/sets/train_en_extra.tsv ] && [ -s data/sets/train_es_extra.tsv ]; then
+  synth 15 --set train_en_extra --set train_es_extra > "$logs/synth_extra.txt" 2>&1
+  llm_extra=(data/manifests/train_en_extra.jsonl:asr data/manifests/train_es_extra.jsonl:ast
+             data/manifests/train_es_extra.jsonl:asr_ast)
+fi
 echo "en/es synthesized, $(left) s left" | tee -a "$logs/timeline.txt"
 
 # Training must end by `stop` seconds before the deadline: the speech LLM's test decoding and packing follow.
@@ -59,7 +66,7 @@ want llm && (timeout $(( $(left) - stop + 60 )) $py -m asrkit.cli.main speech-ll
   --encoder-model "$pretrained/bible-en-ctc-small" --llm "$pretrained/bible-en-speechllm-tiny/llm" \
   --init-adapter "$pretrained/bible-en-speechllm-tiny" \
   --data data/manifests/train_en.jsonl:asr data/manifests/train_es.jsonl:ast data/manifests/train_es.jsonl:asr_ast \
-  --dev data/manifests/dev_en.jsonl:asr data/manifests/dev_es.jsonl:ast \
+    "${llm_extra[@]}" --dev data/manifests/dev_en.jsonl:asr data/manifests/dev_es.jsonl:ast \
   -o exp/gpu/speech_llm --feats-dir exp/gpu/feats_llm --nj 6 --threads 2 --time-budget "$llm_budget" \
   > "$logs/speech_llm_train.txt" 2>&1) &
 llm_pid=$!
