@@ -88,12 +88,15 @@ print(m.generate([load_audio("a.wav")], "asr"))   # "ast" (or "asr_ast" where tr
 
 
 def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utts: str,
-               parent: Path | None = None, via: list[str] | None = None, hardware: str | None = None) -> None:
+               parent: Path | None = None, via: list[str] | None = None, hardware: str | None = None,
+               data_note: str | None = None) -> None:
     cfg = json.loads((out / "config.json").read_text())
     llm = json.loads((out / "llm" / "config.json").read_text())
     tcfg = json.loads((exp / "train_config.json").read_text())
     if parent is not None:
         extra = {"hardware": hardware} if hardware else {}
+        if data_note:
+            extra["data_note"] = data_note
         return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg, via, **extra)
     lcfg = json.loads((llm_exp / "train_config.json").read_text())
     model = SpeechLLM.from_pretrained(out)
@@ -169,8 +172,8 @@ def _stages(via: list[str], exp: Path, hardware: str) -> tuple[list[str], list[s
 
 def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_utts: str, cfg: dict, llm: dict,
                           tcfg: dict, via: list[str] | None = None,
-                          hardware: str = "a 2-core x86-64 CPU (one thread, machine shared with other jobs)"
-                          ) -> None:
+                          hardware: str = "a 2-core x86-64 CPU (one thread, machine shared with other jobs)",
+                          data_note: str = "`train_en` (asr), `train_es` (ast and asr_ast)") -> None:
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
     n_ad = sum(p.numel() for p in model.encoder_projector.parameters())
@@ -205,8 +208,8 @@ decoding interfaces; it knows espeak-ng voices and Bible-style text only.
   described in the next item):
 {chr(10).join(stage_lines)}
 - **This training** (adapter + new LoRA r {lo['r']}, alpha {lo['alpha']}, dropout {lo['dropout']} on
-  {', '.join(lo['target_modules'])}; merged into `llm/` in this folder): `train_en` (asr), `train_es` (ast and
-  asr_ast), MooER's prompts and chat template, audio before the prompt. Loss: MooER's answer loss +
+  {', '.join(lo['target_modules'])}; merged into `llm/` in this folder): {data_note},
+  MooER's prompts and chat template, audio before the prompt. Loss: MooER's answer loss +
   {o.get('ctc_weight', 0)} x the adapter CTC loss (`asrkit/models/speech_llm/aux_ctc.py`, kept as an
   auxiliary term so the adapter keeps emitting the spoken tokens' embeddings); {o['epochs']} epochs, AdamW lr
   {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of {o['max_tokens']} padded positions, bf16
@@ -240,12 +243,15 @@ def main() -> None:
     ap.add_argument("--decode", default=None, help="decode folder of the bundled model (card stage)")
     ap.add_argument("--max-utts", default="all")
     ap.add_argument("--tasks", nargs="*", default=None, help="tasks the bundled model serves (default: all)")
+    ap.add_argument("--data-note", default=None,
+                    help="the training data, as the card of a continued model says it [`train_en` (asr), ...]")
     args = ap.parse_args()
     if args.stage == "model":
         write_model(Path(args.exp), Path(args.out), args.tasks)
     else:
         write_card(Path(args.exp), Path(args.llm_exp) if args.llm_exp else None, Path(args.out), Path(args.decode),
-                   args.max_utts, Path(args.parent) if args.parent else None, args.via, args.hardware)
+                   args.max_utts, Path(args.parent) if args.parent else None, args.via, args.hardware,
+                   args.data_note)
 
 
 if __name__ == "__main__":
