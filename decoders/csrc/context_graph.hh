@@ -41,7 +41,7 @@ class ContextGraphScorer : public NativeScorer {
     // thousands of phrases the root has an arc for most units, so this look-up is the hot one.
     for (int64_t a = arc_start_[0]; a < arc_start_[1]; ++a) {
       const int32_t u = arc_unit_[a];
-      if (u < 0) throw std::invalid_argument("context graph: negative unit");
+      if (u < 0) continue;  // a unit no search emits (a piece the vocabulary lacks): never matched
       if (static_cast<size_t>(u) >= root_next_.size()) root_next_.resize(u + 1, -1);
       root_next_[u] = arc_next_[a];
     }
