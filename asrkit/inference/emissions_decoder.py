@@ -85,6 +85,8 @@ class EmissionsDecoder:
         self.engine = CTCDecoding(self.config, vocab)
 
     def _by_length(self, emissions: Emissions, lengths, search) -> list:
+        """``search(log_probs, lengths)`` on groups of up to _GROUP utterances of similar length, the
+        results put back in the input order (each utterance's search does not depend on its batch)."""
         items = log_prob_items(emissions, lengths, self.vocab.vocab_size)
         order = sorted(range(len(items)), key=lambda i: items[i].shape[0])
         out: list = [None] * len(items)
