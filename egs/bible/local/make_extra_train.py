@@ -10,6 +10,9 @@ retrained: the new audio only reaches the adapter and the LoRA.
 
     python local/make_extra_train.py --data data --n-en 8000 --n-es 4000
     python local/synth.py --data data --set train_en_extra --set train_es_extra --nj 2
+    # every remaining verse, as a second pair of sets:
+    python local/make_extra_train.py --data data --n-en 100000 --n-es 100000 --name extra2 \
+        --exclude train_en_extra train_es_extra --overlap-languages
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ def main() -> None:
     ap.add_argument("--n-es", type=int, default=4000)
     ap.add_argument("--max-words", type=int, default=70, help="as run.sh's max_train_words")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--name", default="extra", help="writes train_en_NAME.tsv and train_es_NAME.tsv")
+    ap.add_argument("--exclude", nargs="*", default=[], help="more sets whose verses are not picked again")
+    ap.add_argument("--overlap-languages", action="store_true",
+                    help="the Spanish pick may hold verses of this run's English pick (default: disjoint)")
     args = ap.parse_args()
     sets = args.data / "sets"
 
@@ -37,19 +44,21 @@ def main() -> None:
         # utterance ids are "<lang>-<verse id>"
         return {r[0].split("-", 1)[1] for r in read_tsv(sets / f"{name}.tsv")}
 
-    excluded = set().union(*(verse_ids(n) for n in ("train_en", "train_es", "heldout_dev_en", "heldout_dev_es")))
+    excluded = set().union(*(verse_ids(n) for n in ("train_en", "train_es", "heldout_dev_en", "heldout_dev_es",
+                                                               *args.exclude)))
     web = [tuple(r) for r in read_tsv(args.data / "text" / "web.tsv")]
     aligned = [tuple(r) for r in read_tsv(args.data / "text" / "bible_es_en.tsv")]
     en_pool = [r for r in select_by_split(web, "train") if r[0] not in excluded and len(r[1].split()) <= args.max_words]
     en = sample_rows(en_pool, args.n_en, args.seed)
-    used = excluded | {r[0] for r in en}
+    used = excluded if args.overlap_languages else excluded | {r[0] for r in en}
     es_pool = [r for r in select_by_split(aligned, "train")
                if r[0] not in used and len(r[1].split()) <= args.max_words]
     es = sample_rows(es_pool, args.n_es, args.seed + 1)
-    write_tsv(sets / "train_en_extra.tsv", [(f"en-{v}", "en", expand_digits(t, "en"), "") for v, t in en])
-    write_tsv(sets / "train_es_extra.tsv",
+    write_tsv(sets / f"train_en_{args.name}.tsv", [(f"en-{v}", "en", expand_digits(t, "en"), "") for v, t in en])
+    write_tsv(sets / f"train_es_{args.name}.tsv",
               [(f"es-{v}", "es", spoken_es(s), expand_digits(e, "en")) for v, s, e in es])
-    print(f"train_en_extra: {len(en)} of {len(en_pool)} verses; train_es_extra: {len(es)} of {len(es_pool)}")
+    print(f"train_en_{args.name}: {len(en)} of {len(en_pool)} verses; "
+          f"train_es_{args.name}: {len(es)} of {len(es_pool)}")
 
 
 if __name__ == "__main__":
