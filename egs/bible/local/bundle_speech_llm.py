@@ -57,7 +57,7 @@ def _wall_hours(lines: list[str]) -> float:
     return (max(stamps) - min(stamps)) / 3600 if stamps else 0.0
 
 
-def _results_logs_use(out: Path, decode: Path, subset: str, logs: list[str], bleu_note: str) -> str:
+def _results_logs_use(name: str, decode: Path, subset: str, logs: list[str], bleu_note: str) -> str:
     """The card's results table, training logs and usage: the same for a from-scratch and a continued run."""
     return f"""## Results (this folder, Hugging Face `generate` with MooER's defaults)
 
@@ -80,7 +80,7 @@ BLEU = sacreBLEU 13a, cased, against the English WEB translation{bleu_note}. RTF
 ```python
 from asrkit.models.speech_llm import load_speech_llm
 from asrkit.frontend import load_audio
-m = load_speech_llm("{out.name}")
+m = load_speech_llm("{name}")
 print(m.generate([load_audio("a.wav")], "asr"))   # "ast" (or "asr_ast" where trained) for Spanish audio
 ```
 
@@ -89,12 +89,12 @@ print(m.generate([load_audio("a.wav")], "asr"))   # "ast" (or "asr_ast" where tr
 
 def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utts: str,
                parent: Path | None = None, via: list[str] | None = None, hardware: str | None = None,
-               data_note: str | None = None) -> None:
+               data_note: str | None = None, name: str = "bible-en-speechllm-tiny") -> None:
     cfg = json.loads((out / "config.json").read_text())
     llm = json.loads((out / "llm" / "config.json").read_text())
     tcfg = json.loads((exp / "train_config.json").read_text())
     if parent is not None:
-        extra = {"hardware": hardware} if hardware else {}
+        extra = {"hardware": hardware, "name": name} if hardware else {"name": name}
         if data_note:
             extra["data_note"] = data_note
         return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg, via, **extra)
@@ -107,7 +107,7 @@ def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utt
     llm_log = [x for x in (llm_exp / "train.log").read_text().splitlines() if "end of epoch" in x or "LLM " in x]
     enc, ad, lo, o = cfg["encoder"], cfg["adapter"], tcfg["lora"], tcfg["optim"]
     subset = "All utterances" if max_utts in ("", "all") else f"The first {max_utts} utterances"
-    card = f"""# {out.name}
+    card = f"""# {name}
 
 A tiny **speech LLM** in the MooER style (frozen speech encoder -> 120 ms adapter -> Qwen2-architecture LLM
 with LoRA), trained from scratch on CPU by asrkit's `egs/bible` recipe (`run_speech_llm.sh`). Tasks:
@@ -138,7 +138,7 @@ Bible-style text only.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
-{_results_logs_use(out, decode, subset, llm_log + log, "")}
+{_results_logs_use(name, decode, subset, llm_log + log, "")}
 ## Limits
 
 Synthetic speech only (espeak-ng); Bible-domain text only; a 4-layer LLM trained for minutes: expect
@@ -173,7 +173,8 @@ def _stages(via: list[str], exp: Path, hardware: str) -> tuple[list[str], list[s
 def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_utts: str, cfg: dict, llm: dict,
                           tcfg: dict, via: list[str] | None = None,
                           hardware: str = "a 2-core x86-64 CPU (one thread, machine shared with other jobs)",
-                          data_note: str = "`train_en` (asr), `train_es` (ast and asr_ast)") -> None:
+                          data_note: str = "`train_en` (asr), `train_es` (ast and asr_ast)",
+                          name: str = "bible-en-speechllm-tiny") -> None:
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
     n_ad = sum(p.numel() for p in model.encoder_projector.parameters())
@@ -186,7 +187,7 @@ def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_
     wd_note = (f", word dropout {wd} of the teacher-forced answer tokens (`SpeechLLM.forward`)" if wd else "")
     subset = ("All utterances" if max_utts in ("", "all") else
               f"A seeded random subset of {max_utts} utterances (`local/subset_manifest.py --seed 0`)")
-    card = f"""# {out.name}
+    card = f"""# {name}
 
 A tiny **speech LLM** in the MooER style (frozen speech encoder -> 120 ms adapter -> Qwen2-architecture LLM
 with LoRA), trained on CPU by asrkit's `egs/bible` recipe (`run_speech_llm.sh`). Tasks: {tasks} --
@@ -217,7 +218,7 @@ decoding interfaces; it knows espeak-ng voices and Bible-style text only.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
-{_results_logs_use(out, decode, subset, parent_log + log,
+{_results_logs_use(name, decode, subset, parent_log + log,
                    " (for `asr_ast`: the translation line; its transcript line's WER is in the details)")}
 ## Limits
 
@@ -243,6 +244,8 @@ def main() -> None:
     ap.add_argument("--decode", default=None, help="decode folder of the bundled model (card stage)")
     ap.add_argument("--max-utts", default="all")
     ap.add_argument("--tasks", nargs="*", default=None, help="tasks the bundled model serves (default: all)")
+    ap.add_argument("--name", default="bible-en-speechllm-tiny",
+                    help="the model's name in its card (the asrkit/pretrained folder it is copied to)")
     ap.add_argument("--data-note", default=None,
                     help="the training data, as the card of a continued model says it [`train_en` (asr), ...]")
     args = ap.parse_args()
@@ -251,7 +254,7 @@ def main() -> None:
     else:
         write_card(Path(args.exp), Path(args.llm_exp) if args.llm_exp else None, Path(args.out), Path(args.decode),
                    args.max_utts, Path(args.parent) if args.parent else None, args.via, args.hardware,
-                   args.data_note)
+                   args.data_note, args.name)
 
 
 if __name__ == "__main__":
