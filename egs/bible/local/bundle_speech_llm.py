@@ -94,10 +94,8 @@ def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utt
     llm = json.loads((out / "llm" / "config.json").read_text())
     tcfg = json.loads((exp / "train_config.json").read_text())
     if parent is not None:
-        extra = {"hardware": hardware, "name": name} if hardware else {"name": name}
-        if data_note:
-            extra["data_note"] = data_note
-        return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg, via, **extra)
+        given = {k: v for k, v in (("hardware", hardware), ("data_note", data_note)) if v}  # else its defaults
+        return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg, via, name=name, **given)
     lcfg = json.loads((llm_exp / "train_config.json").read_text())
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())

@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import expand_digits, read_tsv, spoken_es, write_tsv  # noqa: E402
-from prepare_data import sample_rows, select_by_split  # noqa: E402
+from common import read_tsv, write_tsv  # noqa: E402
+from prepare_data import en_rows, es_rows, sample_rows, select_by_split  # noqa: E402
 
 
 def main() -> None:
@@ -44,8 +44,8 @@ def main() -> None:
         # utterance ids are "<lang>-<verse id>"
         return {r[0].split("-", 1)[1] for r in read_tsv(sets / f"{name}.tsv")}
 
-    excluded = set().union(*(verse_ids(n) for n in ("train_en", "train_es", "heldout_dev_en", "heldout_dev_es",
-                                                               *args.exclude)))
+    held = ("train_en", "train_es", "heldout_dev_en", "heldout_dev_es", *args.exclude)
+    excluded = set().union(*(verse_ids(n) for n in held))
     web = [tuple(r) for r in read_tsv(args.data / "text" / "web.tsv")]
     aligned = [tuple(r) for r in read_tsv(args.data / "text" / "bible_es_en.tsv")]
     en_pool = [r for r in select_by_split(web, "train") if r[0] not in excluded and len(r[1].split()) <= args.max_words]
@@ -54,9 +54,8 @@ def main() -> None:
     es_pool = [r for r in select_by_split(aligned, "train")
                if r[0] not in used and len(r[1].split()) <= args.max_words]
     es = sample_rows(es_pool, args.n_es, args.seed + 1)
-    write_tsv(sets / f"train_en_{args.name}.tsv", [(f"en-{v}", "en", expand_digits(t, "en"), "") for v, t in en])
-    write_tsv(sets / f"train_es_{args.name}.tsv",
-              [(f"es-{v}", "es", spoken_es(s), expand_digits(e, "en")) for v, s, e in es])
+    write_tsv(sets / f"train_en_{args.name}.tsv", en_rows(en))
+    write_tsv(sets / f"train_es_{args.name}.tsv", es_rows(es))
     print(f"train_en_{args.name}: {len(en)} of {len(en_pool)} verses; "
           f"train_es_{args.name}: {len(es)} of {len(es_pool)}")
 

@@ -26,6 +26,16 @@ from common import expand_digits, read_tsv, split_of, spoken_es, stable_hash, ve
 SetRow = tuple[str, str, str, str]  # utt_id, lang, text, translation
 
 
+def en_rows(rows: Sequence[tuple[str, ...]]) -> list[SetRow]:
+    """Set rows of English verses (verse_id, WEB text): the spoken text with digits spelled out."""
+    return [(f"en-{v}", "en", expand_digits(t, "en"), "") for v, t in rows]
+
+
+def es_rows(rows: Sequence[tuple[str, ...]]) -> list[SetRow]:
+    """Set rows of aligned verses (verse_id, RV1909, WEB): spoken Spanish, the English as the translation."""
+    return [(f"es-{v}", "es", spoken_es(s), expand_digits(e, "en")) for v, s, e in rows]
+
+
 def sample_rows(rows: Sequence[tuple[str, ...]], n: int, seed: int) -> list[tuple[str, ...]]:
     """Deterministic sample of n rows, returned in their original (canonical) order."""
     if n >= len(rows):
@@ -97,12 +107,6 @@ def main() -> None:
               f"es verses used {res.n_es_used}/{len(rv)}, en {res.n_en_used}/{len(web)}; {time.time() - t0:.1f} s")
     aligned = [tuple(r) for r in read_tsv(aligned_path)]
 
-    def en_rows(rows: Sequence[tuple[str, ...]]) -> list[SetRow]:
-        return [(f"en-{v}", "en", expand_digits(t, "en"), "") for v, t in rows]
-
-    def es_rows(rows: Sequence[tuple[str, ...]]) -> list[SetRow]:
-        return [(f"es-{v}", "es", spoken_es(s), expand_digits(e, "en")) for v, s, e in rows]
-
     def short(rows: Sequence[tuple[str, ...]], col: int) -> list[tuple[str, ...]]:
         return [r for r in rows if len(r[col].split()) <= args.max_train_words]
 
@@ -131,11 +135,11 @@ def main() -> None:
     }
     fort_test = sample_rows(fortunes, args.n_fortunes, args.seed + 2)
     fort_test_ids = {r[0] for r in fort_test}
-    sets["fortunes_test_en"] = [(f"en-{i}", "en", expand_digits(t, "en"), "") for i, t in fort_test]
+    sets["fortunes_test_en"] = en_rows(fort_test)
     # The target-domain dev set comes from the remaining fortunes; it is kept out of every LM text too.
     fort_dev = sample_rows([r for r in fortunes if r[0] not in fort_test_ids], args.n_fortunes_dev, args.seed + 4)
     fort_test_ids |= {r[0] for r in fort_dev}
-    sets["fortunes_dev_en"] = [(f"en-{i}", "en", expand_digits(t, "en"), "") for i, t in fort_dev]
+    sets["fortunes_dev_en"] = en_rows(fort_dev)
     zh_sel = sample_rows(zh, args.n_zh, args.seed + 3)
     zh_text = dict(zh_sel)
     zh_train, zh_test = hash_split([i for i, _ in zh_sel], args.n_zh_test)
