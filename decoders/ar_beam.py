@@ -19,6 +19,9 @@ best running score divided by its current length^alpha cannot beat the worst of 
 
 Pre-beam pruning: with scorers, only the ``pre_beam`` most likely tokens of the head (per hypothesis)
 are scored by the LMs (ESPnet's pre-beam), so a 150k-token LLM vocabulary never reaches an n-gram LM.
+A scorer may add candidates of its own (``proposals(state)``: per hypothesis, a list of token ids): a
+context graph proposes the tokens that continue a hotword it has started to match, which the head alone
+would rarely rank among its best (a name it never saw in training).
 Batched over utterances and hypotheses: one head call and one call per scorer per step.
 """
 
@@ -77,6 +80,7 @@ def ar_beam_search(
         if scorers:
             k = min(pre_beam or max(keep, int(1.5 * beam)), vocab)
             cand = torch.topk(head_lp, k, dim=-1).indices  # (R, k)
+            cand, valid = _with_proposals(cand, scorers, s_states, vocab)
             fused = head_lp.gather(1, cand)
             is_eos = cand == eos_id
             parts = []
@@ -87,6 +91,8 @@ def ar_beam_search(
                 parts.append(lm_lp)
                 fused = fused + s.weight * lm_lp
             lm_parts = torch.stack(parts, -1)  # (R, k, n_scorers)
+            if valid is not None:  # padding and repeated proposals never win
+                fused = torch.where(valid, fused, 4 * _DEAD)
         else:
             cand = None
             fused = head_lp
@@ -144,3 +150,32 @@ def ar_beam_search(
         h_state = head.advance(h_state, parents, tokens)
         s_states = [s.lm.advance(st, parents, tokens) for s, st in zip(scorers, s_states)]
     return [f[:nbest] for f in finished]
+
+
+def _with_proposals(cand: torch.Tensor, scorers: Sequence[WeightedScorer], states: list,
+                    vocab: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``cand`` (R, k) widened by the scorers' proposed tokens (those not already candidates), and a mask of
+    the real columns (None when nothing was proposed)."""
+    extra: list[list[int]] = [[] for _ in range(cand.shape[0])]
+    for s, st in zip(scorers, states):
+        propose = getattr(s.lm, "proposals", None)
+        if propose is None:
+            continue
+        for row, units in zip(extra, propose(st)):
+            row += [u for u in units if 0 <= u < vocab]
+    width = max(map(len, extra))
+    if not width:
+        return cand, None
+    have = cand.tolist()
+    pad = torch.zeros(cand.shape[0], width, dtype=cand.dtype)
+    ok = torch.zeros(cand.shape[0], width, dtype=torch.bool)
+    for r, (row, seen) in enumerate(zip(extra, have)):
+        seen = set(seen)
+        for j, u in enumerate(row):
+            if u not in seen:
+                pad[r, j], ok[r, j] = u, True
+                seen.add(u)
+    if not bool(ok.any()):
+        return cand, None
+    valid = torch.cat([torch.ones_like(cand, dtype=torch.bool), ok], 1)
+    return torch.cat([cand, pad], 1), valid

@@ -171,6 +171,25 @@ class ContextGraph:
         mid, first = self._move(node, self.boundary_symbol)
         return first - self.pending[mid]
 
+    def continuations(self, node: int) -> list[int]:
+        """The units that extend ``node``'s partial match (through a word boundary of a multi-word phrase);
+        none at the start node."""
+        if node == self.start:
+            return []
+        out = []
+        for u, child in self.children[node].items():
+            if u == self.boundary_symbol:
+                out += [v for v in self.children[child] if v != self.boundary_symbol]
+            else:
+                out.append(u)
+        return out
+
+    def proposals(self, state: torch.Tensor) -> list[list[int]]:
+        """Per hypothesis, the units that continue its partial match: an autoregressive search scores these
+        besides its head's most likely tokens (:func:`decoders.ar_beam.ar_beam_search`), so a phrase the
+        head would not propose on its own can still be completed once it has started."""
+        return [self.continuations(n) for n in state.tolist()]
+
     def init_state(self, batch: int) -> torch.Tensor:
         return torch.full((batch,), self.start, dtype=torch.long)
 

@@ -243,6 +243,82 @@ def test_hotword_flips_a_name_on_the_llm_head(tiny_speech_llm, tmp_path):
     assert list(biased.units) == b and biased.lm_scores["hotwords"] > 0
 
 
+class StepHead:
+    """An autoregressive head whose next-token log-probabilities depend only on the prefix length."""
+
+    unit = "token"
+
+    def __init__(self, steps: list[dict[int, float]], vocab_size: int, eos_id: int):
+        self.steps, self.v, self.eos_id = steps, vocab_size, eos_id
+        self.vocab = [str(i) for i in range(vocab_size)]
+
+    def init_state(self, batch):
+        return [0] * batch
+
+    def score(self, state, candidates=None):
+        out = torch.full((len(state), self.v), -30.0)
+        for r, n in enumerate(state):
+            for u, lp in self.steps[min(n, len(self.steps) - 1)].items():
+                out[r, u] = lp
+        return out if candidates is None else out.gather(1, candidates)
+
+    def advance(self, state, parents, units):
+        return [state[p] + 1 for p in parents.tolist()]
+
+    def final_score(self, state):
+        return torch.zeros(len(state))
+
+    def select_states(self, state, rows):
+        return [state[i] for i in rows.tolist()]
+
+    def concat_states(self, states):
+        return [s for b in states for s in b]
+
+
+def test_context_graph_proposes_the_units_that_continue_a_match():
+    # "1 2" and "1 | 3 4" (unit 3 starts a word): after 1 the graph proposes 2 and, across the boundary, 3.
+    g = ContextGraph([[1, 2], [1, 3, 4]], boundary=[False, True, False, True, False])
+    assert g.proposals(g.init_state(1)) == [[]]  # nothing at the start: the head proposes first units
+    after_1 = g.advance(g.init_state(1), torch.tensor([0]), torch.tensor([1]))
+    assert sorted(g.proposals(after_1)[0]) == [2, 3]
+    after_13 = g.advance(after_1, torch.tensor([0]), torch.tensor([3]))
+    assert g.proposals(after_13) == [[4]]
+
+
+def test_ar_search_scores_a_hotword_continuation_the_head_does_not_rank():
+    """The head ranks the phrase's second unit (9) below its pre-beam; the graph's proposal lets the bonus
+    complete the phrase, and without the graph the search is unchanged."""
+    from decoders.ar_beam import _with_proposals, ar_beam_search
+
+    eos = 19
+    steps = [{5: 0.0}, {1: -1.5, 2: -1.5, 3: -1.5, 4: -1.5, 9: -4.0}, {eos: 0.0}]
+    head = StepHead(steps, 20, eos)
+    plain = ar_beam_search(head, 1, eos, beam=1, length_penalty=0.0)[0][0]
+    assert list(plain.units)[:1] == [5] and list(plain.units)[1] != 9
+    graph = ContextGraph([[5, 9]], [2.0])
+    hyp = ar_beam_search(head, 1, eos, beam=1, length_penalty=0.0, pre_beam=2,
+                         scorers=[WeightedScorer(graph, 1.0, "hotwords")])[0][0]
+    assert list(hyp.units) == [5, 9] and hyp.lm_scores["hotwords"] == 4.0
+    # Without proposals (a scorer that has none) the same pre-beam never sees 9.
+    class NoProposals:
+        def __init__(self, g):
+            self.g = g
+
+        def __getattr__(self, name):
+            if name == "proposals":
+                raise AttributeError(name)
+            return getattr(self.g, name)
+
+    hyp = ar_beam_search(head, 1, eos, beam=1, length_penalty=0.0, pre_beam=2,
+                         scorers=[WeightedScorer(NoProposals(graph), 1.0, "hotwords")])[0][0]
+    assert 9 not in hyp.units
+    # Proposals already among the candidates, or out of the vocabulary, are not added twice.
+    cand = torch.tensor([[9, 1]])
+    state = graph.advance(graph.init_state(1), torch.tensor([0]), torch.tensor([5]))
+    out, valid = _with_proposals(cand, [WeightedScorer(graph, 1.0, "h")], [state], 20)
+    assert out.tolist() == [[9, 1]] and valid is None
+
+
 def test_hotwords_reach_the_speech_llm_engine(tiny_speech_llm, tmp_path):
     """The engine puts the context graph in the speech LLM's scorer list (every beam method)."""
     from asrkit.inference.engine import Decoder

@@ -255,3 +255,29 @@ def test_lm_prior_needs_ctc_emissions(tmp_path, capsys):
     errors = [x for x in capsys.readouterr().err.splitlines() if "error" in x]
     assert rc == 2 and len(errors) == 1 and "needs a CTC model" in errors[0], errors
     assert not (tmp_path / "p.json").exists()
+
+
+def test_prune_topk_is_the_llm_pre_beam(parts, word_lm, monkeypatch):
+    """--prune-topk reaches the autoregressive search as its pre-beam (the tokens the scorers see); 0 is refused."""
+    import decoders.ar_beam
+    from asrkit.errors import UserError
+    from asrkit.inference import DecodeConfig
+    from asrkit.inference.engine import Decoder
+    from asrkit.inference.heads import SpeechLLMHead
+
+    with pytest.raises(UserError, match="--prune-topk must be at least 1"):
+        DecodeConfig(prune_topk=0).check()
+    seen = []
+    real = decoders.ar_beam.ar_beam_search
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["pre_beam"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(decoders.ar_beam, "ar_beam_search", spy)
+    head = SpeechLLMHead(parts["model"], "asr")
+    acoustics = head.acoustics(parts["waves"])
+    for k in (None, 64):
+        cfg = DecodeConfig(method="shallow_fusion", lm=str(word_lm), beam=2, max_new_tokens=3, prune_topk=k)
+        Decoder(cfg.check(), head).hypotheses(acoustics)
+    assert seen == [None, 64]

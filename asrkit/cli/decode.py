@@ -56,7 +56,9 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help=f"hypotheses kept by the beam searches [CTC {CTC_BEAM}; speech LLM: its "
                         "generation.num_beams, MooER 4]; TLG's margin is --search-beam")
     g.add_argument("--nbest", type=int, default=None, help=f"first-pass hypotheses for rescore [{d.nbest}]")
-    g.add_argument("--prune-topk", type=int, default=None, help="CTC units tried per frame [beam]")
+    g.add_argument("--prune-topk", type=int, default=None,
+                   help="pre-beam: CTC units tried per frame [beam]; speech LLM with scorers: the head's most likely "
+                        "tokens per step that the LMs, CTC and hotwords score [2 * beam]")
     g.add_argument("--token-min-logp", type=float, default=None,
                    help="CTC: only units with log p >= this extend a prefix (faster; e.g. -5) [off]")
     g.add_argument("--beam-prune-logp", type=float, default=None,

@@ -26,7 +26,8 @@ class DecodeConfig:
     method: str = "greedy"
     beam: int | None = None  # hypotheses kept; None: the head's default (CTC_BEAM; a speech LLM's num_beams, MooER 4)
     nbest: int = 8  # hypotheses of the first pass that ``rescore`` re-ranks
-    prune_topk: int | None = None  # CTC pre-beam: units tried per frame (default: beam)
+    # Pre-beam: CTC units tried per frame (default: beam); speech LLM: tokens per step the scorers see (2 * beam).
+    prune_topk: int | None = None
     token_min_logp: float | None = None  # CTC pre-beam: also skip units with log p below this (e.g. -8)
     beam_prune_logp: float | None = None  # CTC: drop prefixes this far below the frame's best (e.g. 10)
     recombine: bool = False  # CTC: drop prefixes that another prefix with the same scorer states dominates
@@ -60,6 +61,8 @@ class DecodeConfig:
         get_method(self.method).check_config(self)
         if (self.beam is not None and self.beam < 1) or self.nbest < 1:
             raise UserError("--beam and --nbest must be at least 1")
+        if self.prune_topk is not None and self.prune_topk < 1:
+            raise UserError(f"--prune-topk must be at least 1, not {self.prune_topk}")
         if self.hotwords and get_method(self.method).search != "beam":
             raise UserError(f"--hotwords needs a beam search method (beam, shallow_fusion, rescore, density_ratio, "
                             f"lodr, ilme), not --method {self.method}: TLG's graph and greedy search are not biased")

@@ -253,7 +253,7 @@ class SpeechLLMHead(_Units):
             scorers = [*scorers, WeightedScorer(self.ctc_prefix_scorer(acoustics), cfg.ctc_weight, "ctc")]
         return ar_beam_search(acoustics, acoustics.batch_size, acoustics.eos_id, beam=beam, scorers=scorers,
                               max_new_tokens=cfg.max_new_tokens, length_penalty=cfg.length_penalty,
-                              eos_bias=cfg.eos_bias, nbest=nbest)
+                              eos_bias=cfg.eos_bias, nbest=nbest, pre_beam=cfg.prune_topk)
 
     def ctc_prefix_scorer(self, acoustics: Any) -> LanguageModel:
         """Joint CTC/attention decoding (Watanabe et al., 2017): the adapter's CTC reading of each utterance

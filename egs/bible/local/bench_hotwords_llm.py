@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--lm", default=None, help="word LM for shallow_fusion+ctc")
     ap.add_argument("--hotword-weights", default="3")
     ap.add_argument("--beam", type=int, default=4)
+    ap.add_argument("--prune-topk", type=int, default=None,
+                    help="pre-beam: the LLM's most likely tokens per step that the scorers see [2 * beam]")
     ap.add_argument("--max-utts", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--out", default="exp/hotwords_llm")
@@ -76,7 +78,8 @@ def main() -> None:
             continue
         for size in [int(s) for s in args.sizes.split(",")]:
             for w in [float(x) for x in args.hotword_weights.split(",")] if size else [0.0]:
-                cfg = DecodeConfig(**{**settings, "beam": args.beam, "lm": args.lm if needs_lm else None,
+                cfg = DecodeConfig(**{**settings, "beam": args.beam, "prune_topk": args.prune_topk,
+                                       "lm": args.lm if needs_lm else None,
                                        "hotwords": str(lists / f"hotwords_{size}.txt") if size else None,
                                        "hotword_weight": w or 3.0})
                 dec = rec.decoder(cfg.check())

@@ -64,10 +64,12 @@ for name in $tasks; do
   grids[lodr]="$sub_grid source_weight=0,0.1,0.2"
   grids[ilme]="$sub_grid ilm_weight=0,0.1,0.2"
   # Joint CTC/attention decoding (asr only: the adapter's CTC reads the spoken words): "beam+ctc" tunes the
-  # CTC weight; each "METHOD+ctc" is METHOD with that CTC weight fixed, tuned like METHOD.
+  # CTC weight and the pre-beam (--prune-topk: how many of the LLM's most likely tokens per step the CTC
+  # scores; the LLM's own top 8 often lack the token the audio holds); each "METHOD+ctc" is METHOD with those
+  # two fixed, tuned like METHOD.
   if [ $task = asr ]; then
     args[beam+ctc]="--method beam $common"
-    grids[beam+ctc]=${ctc_grid:-"ctc_weight=0.3,0.5,0.8"}
+    grids[beam+ctc]=${ctc_grid:-"ctc_weight=0.3,0.5,0.8 prune_topk=8,64"}
     for m in shallow_fusion density_ratio lodr ilme; do args[$m+ctc]=${args[$m]}; grids[$m+ctc]=${grids[$m]}; done
   fi
   best() { $python -c "import json;print(json.load(open('$d/tune_$1/best.json'))['$2'])"; }
@@ -75,6 +77,8 @@ for name in $tasks; do
     [ -n "${args[$method]:-}" ] || continue
     extra=()
     case $method in *+ctc) [ $method = beam+ctc ] || extra=(--ctc-weight "$(best beam+ctc ctc_weight)") ;; esac
+    case $method in *+ctc) [ $method = beam+ctc ] || [ "$(best beam+ctc prune_topk)" = None ] ||
+      extra+=(--prune-topk "$(best beam+ctc prune_topk)") ;; esac
     case $method in density_ratio|lodr|ilme) extra+=(--eos-bias "$(best shallow_fusion eos_bias)") ;;
       density_ratio+ctc|lodr+ctc|ilme+ctc) extra+=(--eos-bias "$(best shallow_fusion+ctc eos_bias)") ;;
     esac
