@@ -39,7 +39,7 @@ cp -r "$data"/{intonations,lang,phondata,phondata-manifest,phonindex,phontab,voi
 cp "$(.venv/bin/python -c 'import docopt; print(docopt.__file__)')" "$dev/site/"
 cp egs/bible/data/sets/{train_en,train_es,dev_en,dev_es,test_en,test_es,dev_zh,test_zh,train_zh_large}.tsv "$dev/sets/"
 # The speech LLM's extra training verses (local/make_extra_train.py), when made.
-for set in train_en_extra train_es_extra; do
+for set in train_en_extra train_es_extra train_en_extra2 train_es_extra2; do
   if [ -s egs/bible/data/sets/$set.tsv ]; then cp egs/bible/data/sets/$set.tsv "$dev/sets/"; fi
 done
 LD_LIBRARY_PATH=$dev/lib ESPEAK_DATA_PATH=$dev/share "$dev/bin/espeak-ng" -v en --stdout "check" > /dev/null

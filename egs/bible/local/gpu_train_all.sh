@@ -50,11 +50,13 @@ synth 15 --set test_en > "$logs/synth_test_en.txt" 2>&1
 synth 15 --set train_en --set train_es --set dev_en --set dev_es > "$logs/synth_enes.txt" 2>&1
 # The speech LLM also reads the extra training verses of local/make_extra_train.py when they were packed.
 llm_extra=()
-if want llm && [ -s data/sets/train_en_extra.tsv ] && [ -s data/sets/train_es_extra.tsv ]; then
-  synth 15 --set train_en_extra --set train_es_extra > "$logs/synth_extra.txt" 2>&1
-  llm_extra=(data/manifests/train_en_extra.jsonl:asr data/manifests/train_es_extra.jsonl:ast
-             data/manifests/train_es_extra.jsonl:asr_ast)
-fi
+for x in extra extra2; do
+  if want llm && [ -s data/sets/train_en_$x.tsv ] && [ -s data/sets/train_es_$x.tsv ]; then
+    synth 15 --set train_en_$x --set train_es_$x > "$logs/synth_$x.txt" 2>&1
+    llm_extra+=(data/manifests/train_en_$x.jsonl:asr data/manifests/train_es_$x.jsonl:ast
+                data/manifests/train_es_$x.jsonl:asr_ast)
+  fi
+done
 echo "en/es synthesized, $(left) s left" | tee -a "$logs/timeline.txt"
 
 # Training must end by `stop` seconds before the deadline: the speech LLM's test decoding and packing follow.
