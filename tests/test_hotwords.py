@@ -243,10 +243,8 @@ def test_hotword_flips_a_name_on_the_llm_head(tiny_speech_llm, tmp_path):
     assert list(biased.units) == b and biased.lm_scores["hotwords"] > 0
 
 
-class StepHead:
+class StepHead(TableHead):
     """An autoregressive head whose next-token log-probabilities depend only on the prefix length."""
-
-    unit = "token"
 
     def __init__(self, steps: list[dict[int, float]], vocab_size: int, eos_id: int):
         self.steps, self.v, self.eos_id = steps, vocab_size, eos_id
@@ -264,15 +262,6 @@ class StepHead:
 
     def advance(self, state, parents, units):
         return [state[p] + 1 for p in parents.tolist()]
-
-    def final_score(self, state):
-        return torch.zeros(len(state))
-
-    def select_states(self, state, rows):
-        return [state[i] for i in rows.tolist()]
-
-    def concat_states(self, states):
-        return [s for b in states for s in b]
 
 
 def test_context_graph_proposes_the_units_that_continue_a_match():
