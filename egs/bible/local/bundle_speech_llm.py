@@ -89,7 +89,7 @@ print(m.generate([load_audio("a.wav")], "asr"))   # "ast" (or "asr_ast" where tr
 
 def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utts: str,
                parent: Path | None = None, via: list[str] | None = None, hardware: str | None = None,
-               data_note: str | None = None, name: str = "bible-en-speechllm-tiny") -> None:
+               data_note: str | None = None, *, name: str) -> None:
     cfg = json.loads((out / "config.json").read_text())
     llm = json.loads((out / "llm" / "config.json").read_text())
     tcfg = json.loads((exp / "train_config.json").read_text())
@@ -171,8 +171,8 @@ def _stages(via: list[str], exp: Path, hardware: str) -> tuple[list[str], list[s
 def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_utts: str, cfg: dict, llm: dict,
                           tcfg: dict, via: list[str] | None = None,
                           hardware: str = "a 2-core x86-64 CPU (one thread, machine shared with other jobs)",
-                          data_note: str = "`train_en` (asr), `train_es` (ast and asr_ast)",
-                          name: str = "bible-en-speechllm-tiny") -> None:
+                          data_note: str = "`train_en` (asr), `train_es` (ast and asr_ast)", *,
+                          name: str) -> None:
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
     n_ad = sum(p.numel() for p in model.encoder_projector.parameters())
@@ -252,7 +252,7 @@ def main() -> None:
     else:
         write_card(Path(args.exp), Path(args.llm_exp) if args.llm_exp else None, Path(args.out), Path(args.decode),
                    args.max_utts, Path(args.parent) if args.parent else None, args.via, args.hardware,
-                   args.data_note, args.name)
+                   args.data_note, name=args.name)
 
 
 if __name__ == "__main__":

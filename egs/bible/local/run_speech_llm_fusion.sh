@@ -76,9 +76,11 @@ for name in $tasks; do
   for method in $methods; do
     [ -n "${args[$method]:-}" ] || continue
     extra=()
-    case $method in *+ctc) [ $method = beam+ctc ] || extra=(--ctc-weight "$(best beam+ctc ctc_weight)") ;; esac
-    case $method in *+ctc) [ $method = beam+ctc ] || [ "$(best beam+ctc prune_topk)" = None ] ||
-      extra+=(--prune-topk "$(best beam+ctc prune_topk)") ;; esac
+    if [[ $method = *+ctc && $method != beam+ctc ]]; then
+      extra=(--ctc-weight "$(best beam+ctc ctc_weight)")
+      topk=$(best beam+ctc prune_topk)
+      [ "$topk" = None ] || extra+=(--prune-topk "$topk")
+    fi
     case $method in density_ratio|lodr|ilme) extra+=(--eos-bias "$(best shallow_fusion eos_bias)") ;;
       density_ratio+ctc|lodr+ctc|ilme+ctc) extra+=(--eos-bias "$(best shallow_fusion+ctc eos_bias)") ;;
     esac
