@@ -106,3 +106,31 @@ def test_long_sequence_matches_its_own_path():
     lp = np.full((len(path), 20), -30.0, dtype=np.float32)
     lp[np.arange(len(path)), path] = 0.0
     assert ctc_forced_align(lp, units) == spans
+
+
+def test_compiled_viterbi_equals_the_reference():
+    """The compiled core's alignment and path score equal the numpy reference (random problems, any blank id,
+    repeats, infeasible lengths), and the score is the exhaustive search's best path."""
+    from decoders.ctc_alignment import (
+        _core,
+        ctc_forced_align_reference,
+        ctc_viterbi_score,
+        ctc_viterbi_score_reference,
+    )
+
+    if _core() is None:
+        pytest.skip("the compiled core is not built")
+    rng = np.random.default_rng(2)
+    for _ in range(500):
+        n_frames, vocab = int(rng.integers(1, 25)), int(rng.integers(2, 7))
+        blank = int(rng.integers(0, vocab))
+        units = [int(u) for u in rng.integers(0, vocab, size=int(rng.integers(0, 8))) if u != blank]
+        lp = torch.log_softmax(torch.tensor(rng.normal(size=(n_frames, vocab)) * 3), -1).numpy().astype(np.float32)
+        assert ctc_forced_align(lp, units, blank) == ctc_forced_align_reference(lp, units, blank)
+        assert ctc_viterbi_score(lp, units, blank) == pytest.approx(ctc_viterbi_score_reference(lp, units, blank),
+                                                                    abs=1e-9)
+    for units in ([1], [1, 2], [2, 2], [1, 2, 1]):
+        lp = torch.log_softmax(torch.tensor(rng.normal(size=(5, 3)) * 2), -1).numpy().astype(np.float32)
+        best, _ = _brute_force(lp, units)
+        assert ctc_viterbi_score(lp, units) == pytest.approx(best, abs=1e-5)
+    assert ctc_viterbi_score(np.log(np.full((3, 3), 1 / 3, dtype=np.float32)), [1, 1, 1]) == -np.inf

@@ -92,8 +92,13 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hotword-fuzzy", type=float, default=None, metavar="D",
                    help="an output word not in --known-words and this close to a hotword or alias (normalised "
                         f"edit distance) becomes the hotword; 0 = off [{d.hotword_fuzzy:g}]")
+    g.add_argument("--hotword-check", type=float, default=None, metavar="NATS",
+                   help="CTC: a run of output words not in --known-words whose frames the emissions spell as a "
+                        "hotword within NATS per unit of their best path becomes the hotword; 0 = off "
+                        f"[{d.hotword_check:g}]")
     g.add_argument("--known-words", default=None, metavar="FILE",
-                   help="--hotword-fuzzy: text or ARPA file of real words, never replaced (e.g. the LM's text)")
+                   help="--hotword-fuzzy/--hotword-check: text or ARPA file of real words, never replaced (e.g. "
+                        "the LM's text)")
     g.add_argument("--hotword-beam", type=int, default=None,
                    help="CTC: of the beam's hypotheses, up to this many are kept for partial hotword matches; "
                         f"the others are ranked without their provisional bonus (0: all with it) [{d.hotword_beam}]")

@@ -52,7 +52,9 @@ class DecodeConfig:
     hotword_weight: float = 3.0  # bonus per matched hotword unit (times the phrase's weight); tuned: docs/hotwords.md
     hotword_beam: int = 2  # CTC: beam slots kept for partial hotword matches; the others rank without their bonus
     hotword_fuzzy: float = 0.0  # unknown output words this close (normalised edits) to a hotword become it; 0 = off
-    known_words: str | None = None  # text/ARPA file of real words, never replaced by --hotword-fuzzy
+    hotword_check: float = 0.0  # CTC: unknown output words the emissions spell as a hotword within this many nats
+    # per unit of the best frame path become it; 0 = off (asrkit/inference/hotword_check.py)
+    known_words: str | None = None  # text/ARPA file of real words, never replaced by --hotword-fuzzy/--hotword-check
     ctc_weight: float = 0.0  # speech LLM, asr: weight of the adapter CTC prefix score (joint CTC/attention)
     llm: str | None = None  # speech LLM: the local Qwen2 folder a MooER release runs on (recorded by asrkit tune)
 
@@ -76,6 +78,11 @@ class DecodeConfig:
             raise UserError(f"--hotword-fuzzy is a normalised edit distance in [0, 1), not {self.hotword_fuzzy}")
         if self.hotword_fuzzy and not (self.hotwords and self.known_words):
             raise UserError("--hotword-fuzzy needs --hotwords and --known-words (the real words it must never "
+                            "replace, e.g. the LM's text)")
+        if not 0 <= self.hotword_check < float("inf"):
+            raise UserError(f"--hotword-check is a cost in nats per unit, >= 0 and finite, not {self.hotword_check}")
+        if self.hotword_check and not (self.hotwords and self.known_words):
+            raise UserError("--hotword-check needs --hotwords and --known-words (the real words it must never "
                             "replace, e.g. the LM's text)")
         if not 0 <= self.ctc_weight < float("inf"):
             raise UserError(f"--ctc-weight must be >= 0 and finite, not {self.ctc_weight}")

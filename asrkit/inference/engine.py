@@ -45,6 +45,20 @@ def hotword_scorers(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]) -> l
     return [WeightedScorer(graph, cfg.hotword_weight, "hotwords")]
 
 
+def hotword_check(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]):
+    """``--hotword-check``: the :class:`asrkit.inference.hotword_check.CtcHotwordCheck` of a CTC head, or None
+    (off, or no hotwords). A speech LLM has no CTC emissions to read: refused in one line."""
+    if not cfg.hotword_check or not hotwords:
+        return None
+    if head.kind != "ctc":
+        raise UserError("--hotword-check reads CTC emissions: it works on CTC models, not on a speech LLM (use "
+                        "--hotword-fuzzy there)")
+    from asrkit.inference.hotword_aliases import read_known_words
+    from asrkit.inference.hotword_check import CtcHotwordCheck
+
+    return CtcHotwordCheck(hotwords, read_known_words(cfg.known_words), head.tokenizer, cfg.hotword_check)
+
+
 class Decoder:
     """``Decoder(cfg, head)(acoustics) -> texts``, one per utterance of the batch."""
 
@@ -71,6 +85,9 @@ class Decoder:
             from asrkit.inference.hotword_fuzzy import FuzzyHotwords
 
             self.fuzzy = FuzzyHotwords(hotwords, read_known_words(cfg.known_words), cfg.hotword_fuzzy)
+        # --hotword-check: unknown words the CTC emissions also spell as a hotword become it (before the alias
+        # rewrite and the fuzzy step: it reads the words the model wrote).
+        self.check = hotword_check(cfg, head, hotwords if cfg.hotword_weight else [])
         if search == "graph":
             self.graph = res.graph()
         elif search == "beam":
@@ -89,10 +106,14 @@ class Decoder:
             raise ValueError(f"--method {self.method.name} is not a beam search: it gives texts only")
         return self._beam(self.head.prepare(acoustics, self.cfg))
 
-    def text(self, units) -> str:
+    def text(self, units, log_probs=None) -> str:
         """The text of a hypothesis's units: the head's detokenisation, hotword aliases written as their phrase
-        (and, with ``hotword_fuzzy``, unknown words close to a hotword corrected to it)."""
-        text = self.rewrite(self.head.text(units))
+        (with ``hotword_check`` and the utterance's CTC ``log_probs`` (T, V), unknown words the emissions spell
+        as a hotword become it; with ``hotword_fuzzy``, unknown words close to a hotword in letters do)."""
+        text = self.head.text(units)
+        if self.check and log_probs is not None:
+            text = self.check(text, log_probs)
+        text = self.rewrite(text)
         return self.fuzzy(text) if self.fuzzy else text
 
     def _beam(self, acoustics) -> list[list[Hypothesis]]:
@@ -109,4 +130,9 @@ class Decoder:
             return [head.text(units) for units in head.greedy(acoustics, self.cfg)]
         if search == "graph":
             return head.graph_search(acoustics, self.graph, self.cfg)
-        return [self.text(hyps[0].units) if hyps else "" for hyps in self._beam(acoustics)]
+        batch = self._beam(acoustics)
+        if self.check:  # CTC acoustics: (log_probs (B, T, V), lengths)
+            log_probs, lengths = acoustics
+            return [self.text(hyps[0].units, log_probs[b, : int(lengths[b])]) if hyps else ""
+                    for b, hyps in enumerate(batch)]
+        return [self.text(hyps[0].units) if hyps else "" for hyps in batch]

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "context_graph.hh"
+#include "ctc_viterbi.hh"
 #include "ngram.hh"
 #include "scorer.hh"
 #include "search.hh"
@@ -146,10 +147,52 @@ class Search {
   std::vector<int64_t> rows_, cands_;
 };
 
+// (T, V) float32 log-probabilities of one utterance, checked: the Viterbi reads every frame.
+const float* Frames(const FloatArray& log_probs, int64_t* frames, int64_t* vocab) {
+  if (log_probs.ndim() != 2) throw py::value_error("log_probs must be (frames, units)");
+  *frames = log_probs.shape(0);
+  *vocab = log_probs.shape(1);
+  return log_probs.data();
+}
+
+void CheckUnits(const std::vector<int64_t>& units, int64_t blank, int64_t vocab) {
+  if (blank < 0 || blank >= vocab) throw py::value_error("blank id outside the vocabulary");
+  for (int64_t u : units)
+    if (u < 0 || u >= vocab) throw py::value_error("unit id outside the vocabulary");
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_ctc_core, m) {
   m.doc() = "Compiled CTC prefix beam search with native KenLM scorers (see decoders/ctc_prefix_beam_native.py)";
+
+  m.def(
+      "ctc_viterbi_score",
+      [](const FloatArray& log_probs, const std::vector<int64_t>& units, int64_t blank) {
+        int64_t frames, vocab;
+        const float* lp = Frames(log_probs, &frames, &vocab);
+        CheckUnits(units, blank, vocab);
+        py::gil_scoped_release release;
+        return asrkit::CtcViterbiScore(lp, frames, vocab, units, blank);
+      },
+      py::arg("log_probs"), py::arg("units"), py::arg("blank"));
+  m.def(
+      "ctc_forced_align",
+      [](const FloatArray& log_probs, const std::vector<int64_t>& units,
+         int64_t blank) -> std::optional<std::vector<std::pair<int64_t, int64_t>>> {
+        int64_t frames, vocab;
+        const float* lp = Frames(log_probs, &frames, &vocab);
+        CheckUnits(units, blank, vocab);
+        std::vector<std::pair<int64_t, int64_t>> spans;
+        bool ok;
+        {
+          py::gil_scoped_release release;
+          ok = asrkit::CtcForcedAlign(lp, frames, vocab, units, blank, &spans);
+        }
+        if (!ok) return std::nullopt;
+        return spans;
+      },
+      py::arg("log_probs"), py::arg("units"), py::arg("blank"));
 
   py::class_<asrkit::NgramModel, std::shared_ptr<asrkit::NgramModel>>(m, "NgramModel")
       .def(py::init<const std::string&>(), py::arg("path"))

@@ -1,0 +1,165 @@
+"""CTC hotword check: an unknown word of the output whose frames the CTC emissions also spell as a hotword
+(nearly as well as their best path) becomes that hotword.
+
+The context graph lifts a hotword only while the search still holds a prefix that spells it; a name the
+model has never heard often loses every such prefix to a garbled spelling (Barabbas as ``babas``, Magdalene
+as ``ma dlean``). The emissions still carry it, so after the search each run of 1-3 output words that are
+
+- not words of ``known_words`` (``--known-words``, e.g. the LM's vocabulary: a real word is never replaced),
+- not a hotword, a word of a hotword phrase or an alias (those are the context graph's and the alias
+  rewrite's business),
+
+is checked against the hotword spellings (phrases and aliases) nearest to it in letters (normalised
+Levenshtein distance at most ``_LOOSE``, the ``_CANDIDATES`` nearest). For each candidate ``c`` over the run's
+frames ``[s, e)`` (from the forced alignment of the output; the blanks up to the neighbouring words
+included) the cost per unit is
+
+    cost(c) = ( sum_{t=s}^{e-1} max_k log p_t(k)  -  log p_viterbi(c | x_{s:e}) ) / |c|_units
+
+the gap between the best frame path (no spelling can score more) and the best path that spells ``c``,
+shared out over its units. The candidate with the highest Viterbi score among those with cost at most
+``max_cost`` (``--hotword-check``, nats per unit; 0 = off) replaces the run. This is the comparison of
+the CTC-based word spotter of Andrusenko et al., 2024 ("Fast Context-Biasing for CTC and Transducer ASR
+models with CTC-based Word Spotter", Interspeech; a hotword's CTC score against the greedy path's over the
+same frames), applied only to the output's unknown words, so it can neither split nor replace a real word.
+The Viterbi passes run in the compiled core (:func:`decoders.ctc_alignment.ctc_viterbi_score`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from asrkit.inference.hotwords import Hotword
+from asrkit.text import normalize_text
+from decoders.ctc_alignment import ctc_forced_align, viterbi_scorer
+
+_MAX_WORDS = 2  # longest run of output words one hotword may replace (a name split in two: "ma dlean")
+_LOOSE = 0.6  # letter distance of the candidates that are scored at all (the emissions decide, not the letters)
+_CANDIDATES = 20  # nearest spellings scored per run
+_MEMO_SIZE = 100_000  # remembered candidate lists (garbled spellings recur; a server must not grow without bound)
+
+
+class CtcHotwordCheck:
+    """``CtcHotwordCheck(hotwords, known_words, tokenizer, max_cost)(text, log_probs) -> text`` (module doc).
+
+    ``tokenizer``: the CTC model's units (``encode(text) -> ids`` and ``blank_id``); ``log_probs``: the (T, V)
+    log-probabilities the text was decoded from."""
+
+    def __init__(self, hotwords: Sequence[Hotword], known_words: set[str], tokenizer: Any, max_cost: float):
+        self.known = known_words
+        self.tokenizer = tokenizer
+        self.blank = int(tokenizer.blank_id)
+        self.max_cost = float(max_cost)
+        self.target: dict[str, str] = {}  # spelling (phrase or alias) -> the phrase as the file writes it
+        for h in hotwords:
+            for spelling in (h.phrase, *h.aliases):
+                self.target.setdefault(spelling, h.display or h.phrase)
+        self.keys = list(self.target)
+        self.letters = [k.replace(" ", "") for k in self.keys]
+        self.skip = {w for k in self.keys for w in k.split()}
+        self._units: dict[str, list[int]] = {}
+        self._nearest: dict[str, list[int]] = {}
+        self._score = viterbi_scorer()
+
+    def __bool__(self) -> bool:
+        return self.max_cost > 0 and bool(self.keys)
+
+    def _unknown(self, word: str) -> bool:
+        return word.isalpha() and word not in self.known and word not in self.skip
+
+    def _spell(self, text: str) -> list[int]:
+        units = self._units.get(text)
+        if units is None:
+            units = self._units[text] = list(self.tokenizer.encode(text))
+        return units
+
+    def __call__(self, text: str, log_probs: torch.Tensor | np.ndarray) -> str:
+        if not self:
+            return text
+        words = text.split()
+        norm = [w if w.isascii() and w.isalpha() and w.islower() else normalize_text(w) for w in words]
+        unknown = [self._unknown(w) for w in norm]
+        if not any(unknown):
+            return text
+        lp = log_probs.detach().float().cpu().numpy() if isinstance(log_probs, torch.Tensor) else log_probs
+        lp = np.ascontiguousarray(lp, dtype=np.float32)
+        units, bounds = self._word_units(words)
+        if any(u < 0 for u in units):  # a character the units cannot spell (punctuation of a token list)
+            return text
+        spans = ctc_forced_align(lp, units, self.blank)
+        if spans is None:
+            return text
+        best_path = np.concatenate(([0.0], np.cumsum(lp.max(axis=1), dtype=np.float64)))
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            hit = None
+            for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
+                if all(unknown[i: i + n]):
+                    hit = self._check(lp, best_path, spans, units, bounds, words, norm, i, n)
+                    if hit:
+                        break
+            if hit:
+                out.append(hit)
+                i += n
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
+
+    def _word_units(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
+        """The units of the whole text and where each word's units start (plus the end). Sentencepiece
+        spells each word on its own, so the words' own spellings are used when they add up to the text's;
+        otherwise (a character vocabulary's word delimiter goes with the word after it) the differences of the
+        encoded prefixes."""
+        units = list(self.tokenizer.encode(" ".join(words)))
+        each = [self._spell(w) for w in words]
+        if sum(len(e) for e in each) == len(units) and [u for e in each for u in e] == units:
+            bounds = [0]
+            for e in each:
+                bounds.append(bounds[-1] + len(e))
+            return units, bounds
+        prefix = [len(self.tokenizer.encode(" ".join(words[: k + 1]))) for k in range(len(words))]
+        return units, [0] + prefix
+
+    def _candidates(self, letters: str) -> list[int]:
+        """Indices of the ``_CANDIDATES`` spellings nearest to ``letters`` (within ``_LOOSE``), remembered."""
+        found = self._nearest.get(letters)
+        if found is None:
+            found = [k for _, _, k in process.extract(letters, self.letters, scorer=Levenshtein.normalized_distance,
+                                                      score_cutoff=_LOOSE, limit=_CANDIDATES)]
+            if len(self._nearest) < _MEMO_SIZE:
+                self._nearest[letters] = found
+        return found
+
+    def _check(self, lp: np.ndarray, best_path: np.ndarray, spans: list[tuple[int, int]], units: list[int],
+               bounds: list[int], words: list[str], norm: list[str], i: int, n: int) -> str | None:
+        """The hotword that replaces words[i:i+n], or None."""
+        letters = "".join(norm[i: i + n])
+        u0, u1 = bounds[i], bounds[i + n]
+        if len(letters) < 3 or u0 >= u1:
+            return None
+        start = spans[u0 - 1][1] if u0 > 0 else 0
+        end = spans[u1][0] if u1 < len(spans) else lp.shape[0]
+        if end <= start:
+            return None
+        # A character vocabulary puts the word delimiter before the run's letters: candidates get it too.
+        own, plain = units[u0:u1], self._spell(" ".join(words[i: i + n]))
+        lead = own[: len(own) - len(plain)] if len(own) > len(plain) and own[len(own) - len(plain):] == plain else []
+        ceiling = best_path[end] - best_path[start]
+        segment = lp[start:end]
+        best, best_score = None, -np.inf
+        for k in self._candidates(letters):
+            spelled = lead + self._spell(self.keys[k])
+            if not spelled or len(spelled) > end - start or min(spelled) < 0:
+                continue
+            score = self._score(segment, spelled, self.blank)
+            if (ceiling - score) / len(spelled) <= self.max_cost and score > best_score:
+                best, best_score = self.target[self.keys[k]], score
+        return best

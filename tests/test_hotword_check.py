@@ -1,0 +1,158 @@
+"""--hotword-check: unknown output words that the CTC emissions also spell as a hotword, nearly as well as
+their best path, become it (asrkit/inference/hotword_check.py); real words never."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from asrkit.errors import UserError
+from asrkit.inference import DecodeConfig
+from asrkit.inference.emissions_decoder import EmissionsDecoder
+from asrkit.inference.hotword_check import CtcHotwordCheck
+from asrkit.inference.hotwords import Hotword
+from decoders.vocabulary import Vocabulary
+
+PIECES = ["<blk>", "\u2581ba", "bas", "ra", "\u2581die", "\u2581x"]
+VOCAB = Vocabulary(PIECES, blank_id=0)
+
+
+def _frames(rows: list[dict[int, float]]) -> torch.Tensor:
+    """Log-probabilities: each frame's listed units get their probability, the rest share what is left."""
+    lp = np.zeros((len(rows), len(PIECES)), dtype=np.float64)
+    for t, row in enumerate(rows):
+        rest = (1 - sum(row.values())) / (len(PIECES) - len(row))
+        lp[t] = [row.get(k, rest) for k in range(len(PIECES))]
+    return torch.log(torch.tensor(lp, dtype=torch.float32))
+
+
+# "ba bas die" is the best path; "ba ra bas" (Barabas) needs frame 1 to say "ra" (p 0.3 against 0.6 blank).
+LP = _frames([{1: 0.9}, {0: 0.6, 3: 0.3}, {2: 0.9}, {0: 0.9}, {4: 0.9}])
+HOT = [Hotword("barabas", 1.0, (), "Barabas")]
+
+
+def _cost() -> float:
+    """The check's cost of "barabas" over the frames of "babas" (0-3; frame 4 is "die"), by hand: the best
+    path takes each frame's most likely unit; Barabas's best path says ba, ra, bas, blank."""
+    p = torch.exp(LP).numpy()
+    ceiling = sum(np.log(p[t].max()) for t in range(4))
+    spelled = np.log(p[0, 1]) + np.log(p[1, 3]) + np.log(p[2, 2]) + np.log(p[3, 0])  # ba ra bas blank
+    return float((ceiling - spelled) / 3)  # three units: ba, ra, bas
+
+
+def test_cost_is_the_gap_to_the_best_path_per_unit():
+    cost = _cost()
+    assert cost == pytest.approx(np.log(0.6 / 0.3) / 3)
+    assert CtcHotwordCheck(HOT, {"die"}, VOCAB, cost + 1e-4)("babas die", LP) == "Barabas die"
+    assert CtcHotwordCheck(HOT, {"die"}, VOCAB, cost - 1e-4)("babas die", LP) == "babas die"
+
+
+def test_real_words_and_hotwords_are_never_replaced():
+    check = CtcHotwordCheck(HOT, {"die", "babas"}, VOCAB, 5.0)
+    assert check("babas die", LP) == "babas die"  # a known word
+    assert CtcHotwordCheck(HOT, {"die"}, VOCAB, 5.0)("Barabas die", LP) == "Barabas die"  # already the hotword
+    assert not CtcHotwordCheck(HOT, {"die"}, VOCAB, 0.0)
+    assert CtcHotwordCheck(HOT, {"die"}, VOCAB, 0.0)("babas die", LP) == "babas die"
+
+
+def test_a_name_split_in_two_words_is_joined():
+    """The search wrote the name as two unknown words, "ba rabas": the run is checked as one."""
+    pieces = ["<blk>", "\u2581ba", "\u2581ra", "bas", "\u2581die", "ra"]
+    vocab = Vocabulary(pieces, blank_id=0)
+    lp = torch.log(torch.tensor([[0.05, 0.9, 0.02, 0.02, 0.005, 0.005], [0.4, 0.02, 0.3, 0.02, 0.01, 0.25],
+                                 [0.05, 0.02, 0.02, 0.9, 0.005, 0.005], [0.9, 0.02, 0.02, 0.02, 0.035, 0.005],
+                                 [0.05, 0.02, 0.02, 0.005, 0.9, 0.005]]))
+    hot = [Hotword("barabas", 1.0, (), "Barabas")]
+    # cost: ln(0.4 / 0.25) / 3 units (frame 1 says "ra" at 0.25 where its best is blank at 0.4)
+    assert CtcHotwordCheck(hot, {"die"}, vocab, 0.16)("ba rabas die", lp) == "Barabas die"
+    assert CtcHotwordCheck(hot, {"die"}, vocab, 0.15)("ba rabas die", lp) == "ba rabas die"
+
+
+def test_the_decoder_applies_it_after_the_search(tmp_path):
+    """End to end on hand-built emissions: the search writes "babas die" (the context graph's bonus cannot lift
+    "ra" at weight 0.1); with --hotword-check the emissions' second reading gives Barabas."""
+    hot, known = tmp_path / "h.txt", tmp_path / "k.txt"
+    hot.write_text("Barabas\n")
+    known.write_text("die\n")
+    base = dict(method="beam", beam=4, hotwords=str(hot), hotword_weight=0.1, known_words=str(known))
+    assert EmissionsDecoder(VOCAB, **base).decode([LP]) == ["babas die"]
+    assert EmissionsDecoder(VOCAB, **base, hotword_check=1.0).decode([LP]) == ["Barabas die"]
+    known.write_text("die babas\n")
+    assert EmissionsDecoder(VOCAB, **base, hotword_check=1.0).decode([LP]) == ["babas die"]
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(hotword_check=3.0), "needs --hotwords and --known-words"),
+    (dict(hotword_check=-1.0, known_words="k.txt"), "nats per unit"),
+    (dict(hotword_check=float("inf"), known_words="k.txt"), "nats per unit"),
+])
+def test_check_flags_are_checked(settings, message):
+    with pytest.raises(UserError, match=message):
+        DecodeConfig(method="beam", **settings).check()
+
+
+def test_character_vocabulary_keeps_the_word_delimiter():
+    """wav2vec2-style letters with "|" between words: the run's units start with the delimiter, and so do the
+    candidate's, so the cost compares like with like."""
+    chars = ["<pad>", "|", "a", "b", "r", "s", "d", "i", "e"]
+    vocab = Vocabulary.from_chars(chars, blank_id=0)
+    idx = {c: i for i, c in enumerate(chars)}
+    rows = [{idx[c]: 0.9} for c in "die|ba"] + [{0: 0.5, idx["r"]: 0.3}, {0: 0.5, idx["a"]: 0.3}]
+    rows += [{idx[c]: 0.9} for c in "bas"]
+    lp = np.zeros((len(rows), len(chars)))
+    for t, row in enumerate(rows):
+        rest = (1 - sum(row.values())) / (len(chars) - len(row))
+        lp[t] = [row.get(k, rest) for k in range(len(chars))]
+    lp = torch.log(torch.tensor(lp, dtype=torch.float32))
+    cost = 2 * np.log(0.5 / 0.3) / 8  # "|" and seven letters; frames 6 and 7 say r, a instead of blank
+    assert CtcHotwordCheck(HOT, {"die"}, vocab, cost + 1e-3)("die babas", lp) == "die Barabas"
+    assert CtcHotwordCheck(HOT, {"die"}, vocab, cost - 1e-3)("die babas", lp) == "die babas"
+
+
+def test_cli_decodes_saved_emissions_with_the_check(tmp_path, capsys):
+    """`asrkit decode --emissions --tokens --hotwords --hotword-check --known-words`: the flag reaches the
+    engine; a speech LLM would refuse it (it has no CTC emissions to read)."""
+    import json
+
+    from asrkit.cli.main import main
+
+    chars = ["<blk>", "|", "a", "b", "r", "s", "d", "i", "e"]
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("".join(f"{c} {i}\n" for i, c in enumerate(chars)))
+    idx = {c: i for i, c in enumerate(chars)}
+    rows = [{idx[c]: 0.9} for c in "die|ba"] + [{0: 0.5, idx["r"]: 0.3}, {0: 0.5, idx["a"]: 0.3}]
+    rows += [{idx[c]: 0.9} for c in "bas"]
+    lp = np.zeros((len(rows), len(chars)), dtype=np.float32)
+    for t, row in enumerate(rows):
+        rest = (1 - sum(row.values())) / (len(chars) - len(row))
+        lp[t] = np.log([row.get(k, rest) for k in range(len(chars))])
+    npz = tmp_path / "em.npz"
+    np.savez(npz, utt=lp)
+    hot, known = tmp_path / "h.txt", tmp_path / "k.txt"
+    hot.write_text("Barabas\n")
+    known.write_text("die\n")
+
+    def decode(*extra: str) -> str:
+        out = tmp_path / f"out{len(extra)}.jsonl"
+        assert main(["decode", "-q", "--emissions", str(npz), "--tokens", str(tokens), "--method", "beam",
+                     "--hotwords", str(hot), "--hotword-weight", "0.1", "--known-words", str(known), *extra,
+                     "-o", str(out)]) == 0, capsys.readouterr().err
+        return json.loads(out.read_text())["text"]
+
+    assert decode() == "die babas"
+    assert decode("--hotword-check", "1.0") == "die Barabas"
+
+
+def test_a_speech_llm_refuses_the_check(tmp_path):
+    from asrkit.inference.engine import hotword_check
+
+    class _ARHead:
+        kind = "ar"
+
+    known = tmp_path / "k.txt"
+    known.write_text("die\n")
+    cfg = DecodeConfig(method="beam", hotword_check=1.0, known_words=str(known))
+    assert hotword_check(DecodeConfig(method="beam"), _ARHead(), HOT) is None  # off: nothing to refuse
+    with pytest.raises(UserError, match="CTC models, not on a speech LLM"):
+        hotword_check(cfg, _ARHead(), HOT)
