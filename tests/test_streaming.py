@@ -192,3 +192,25 @@ def test_bundled_stream_model_streams_the_samples_as_it_decodes_them_offline(tmp
     assert outs[True] == outs[False]
     refs = {u["id"]: u["text"] for u in map(json.loads, samples.read_text().splitlines())}
     assert wer([refs[k] for k in refs], [outs[True][k] for k in refs]).value < 35
+
+
+def test_stream_applies_the_hotword_check_to_the_whole_utterance(tmp_path, wave):
+    """--hotword-check in a stream: the final text is the check over the whole utterance's emissions, as the
+    offline check would write it (partials stay unchecked)."""
+    from asrkit.inference.hotword_check import CtcHotwordCheck
+    from asrkit.inference.hotwords import read_hotwords
+
+    plain = StreamingRecognizer(None, chunk_size=5, left_chunks=3, mode="chunked", method="beam")
+    text = feed(plain.stream(), wave, 1000)
+    words = text.split()
+    target = max(words, key=len)  # a long word the output has (e.g. a garbled one); made "unknown" below
+    hot, known = tmp_path / "h.txt", tmp_path / "k.txt"
+    hot.write_text(f"{target[:-1]}x\n")  # one letter off: near in letters, a little worse on the frames
+    known.write_text("\n".join(w for w in words if w != target) + "\n")
+    settings = dict(method="beam", hotwords=str(hot), hotword_weight=0.01, hotword_check=30.0,
+                    known_words=str(known))
+    rec = StreamingRecognizer(None, chunk_size=5, left_chunks=3, mode="chunked", **settings)
+    got = feed(rec.stream(), wave, 1000)
+    check = CtcHotwordCheck(read_hotwords(str(hot)), set(words) - {target}, rec.head.tokenizer, 30.0)
+    want = check(text, rec.offline_emissions(wave))
+    assert got == want and f"{target[:-1]}x" in got and target not in got.split()

@@ -178,6 +178,8 @@ class RecognitionStream:
         self.timing = StreamTiming()
         self.final: str | None = None
         self._partial = ""
+        # --hotword-check reads the whole utterance's emissions once, at the end: kept only when it is on.
+        self._log_probs: list[torch.Tensor] | None = [] if dec.check else None
 
     def accept_waveform(self, samples: np.ndarray) -> bool:
         """Feed float32 samples in [-1, 1] (16 kHz mono). Returns True when the partial text changed."""
@@ -203,6 +205,8 @@ class RecognitionStream:
         log_probs = torch.log_softmax(self.rec.model.ctc(enc).float(), dim=-1)
         if self.rec.config.blank_penalty:
             log_probs[:, self.blank] -= self.rec.config.blank_penalty
+        if self._log_probs is not None:
+            self._log_probs.append(log_probs)
         t1 = time.perf_counter()
         if self.greedy:
             for u in log_probs.argmax(-1).tolist():
@@ -249,5 +253,6 @@ class RecognitionStream:
         if dec.rescorers:
             hyps = rescore_nbest(hyps, [dec.text(h.units) for h in hyps], dec.rescorers)
         self.timing.search_s += time.perf_counter() - t1
-        self.final = dec.text(hyps[0].units) if hyps else ""
+        emissions = torch.cat(self._log_probs) if self._log_probs else None
+        self.final = dec.text(hyps[0].units, emissions) if hyps else ""
         return self.final
