@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from asrkit.errors import UserError
 from asrkit.inference import DecodeConfig
@@ -156,3 +159,18 @@ def test_a_speech_llm_refuses_the_check(tmp_path):
     assert hotword_check(DecodeConfig(method="beam"), _ARHead(), HOT) is None  # off: nothing to refuse
     with pytest.raises(UserError, match="CTC models, not on a speech LLM"):
         hotword_check(cfg, _ARHead(), HOT)
+
+
+@hyp_settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["ba", "bas", "ra", "die", "x", "babas", "rabas", "dier"]), min_size=1, max_size=7),
+       st.sets(st.sampled_from(["ba", "bas", "ra", "die", "x", "babas", "rabas", "dier"])),
+       st.integers(0, 2 ** 31 - 1), st.sampled_from([0.5, 2.0, 50.0]))
+def test_known_words_survive_any_emissions(words, known, seed, cost):
+    """Whatever the emissions say, the check only ever replaces unknown words: the known words of the input
+    come out in the same order, and every other output word is an input word or a hotword."""
+    rng = np.random.default_rng(seed)
+    lp = torch.log_softmax(torch.tensor(rng.normal(size=(int(rng.integers(1, 40)), len(PIECES))) * 2), -1)
+    check = CtcHotwordCheck(HOT + [Hotword("dibas", 1.0, ("dbas",), "Dibas")], set(known), VOCAB, cost)
+    out = check(" ".join(words), lp.float()).split()
+    assert [w for w in out if w in known] == [w for w in words if w in known]
+    assert all(w in words or w in ("Barabas", "Dibas") for w in out)
