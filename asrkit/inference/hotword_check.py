@@ -42,7 +42,8 @@ from decoders.ctc_alignment import ctc_forced_align, viterbi_scorer
 _MAX_WORDS = 2  # longest run of output words one hotword may replace (a name split in two: "ma dlean")
 _LOOSE = 0.6  # letter distance of the candidates that are scored at all (the emissions decide, not the letters)
 _CANDIDATES = 20  # nearest spellings scored per run
-_MEMO_SIZE = 100_000  # remembered candidate lists (garbled spellings recur; a server must not grow without bound)
+_MEMO_SIZE = 100_000  # remembered spellings and candidate lists (garbled words recur; a server must not grow
+# without bound)
 
 
 class CtcHotwordCheck:
@@ -76,7 +77,9 @@ class CtcHotwordCheck:
     def _spell(self, text: str) -> list[int]:
         units = self._units.get(text)
         if units is None:
-            units = self._units[text] = list(self.tokenizer.encode(text))
+            units = list(self.tokenizer.encode(text))
+            if len(self._units) < _MEMO_SIZE:
+                self._units[text] = units
         return units
 
     def __call__(self, text: str, log_probs: torch.Tensor | np.ndarray) -> str:
