@@ -13,29 +13,23 @@ are the reference they are tested against (tests/test_ctc_alignment.py) and the 
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-_native_state: dict = {}
+from decoders.native import native
+
+
+def _load_core():
+    from decoders import _ctc_core
+
+    return _ctc_core
 
 
 def _core():
     """The compiled module, or None (ASRKIT_NATIVE=0, or not built: warned once)."""
-    if os.environ.get("ASRKIT_NATIVE", "1") == "0":
-        return None
-    if "core" not in _native_state:
-        try:
-            from decoders import _ctc_core as core
-        except ImportError as err:
-            core = None
-            warnings.warn(f"asrkit: the compiled CTC core is not built ({err}); aligning in Python "
-                          "(rebuild with `pip install -e .` or `bash install.sh`)", RuntimeWarning, stacklevel=3)
-        _native_state["core"] = core
-    return _native_state["core"]
+    return native("the compiled CTC alignment", _load_core, "aligning in Python")
 
 
 def _as_numpy(log_probs: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -41,12 +41,11 @@ search. The reference stays the definition the core is tested against (tests/tes
 from __future__ import annotations
 
 import math
-import os
-import warnings
 
 import torch
 
 from decoders.hypothesis import Hypothesis
+from decoders.native import native
 from decoders.scorer import WeightedScorer
 
 NEG_INF = -math.inf
@@ -295,7 +294,6 @@ def _select_with_hotword_beam(nxt: dict[int, _Prefix], beam: int, extra: int,
     return {items[i][0]: items[i][1] for i in kept + lane}
 
 
-_native_state: dict = {}
 
 
 def _recombine(beams: list[dict[int, _Prefix]], active: list[int], node_unit: list[int], scorers: list,
@@ -317,19 +315,15 @@ def _recombine(beams: list[dict[int, _Prefix]], active: list[int], node_unit: li
             beams[b] = {y: p for j, (y, p) in enumerate(beams[b].items()) if j not in drop}
 
 
+def _load_search():
+    from decoders.ctc_prefix_beam_native import search_batch
+
+    return search_batch
+
+
 def _native_search():
     """The compiled search function, or None (ASRKIT_NATIVE=0, or not built: warned once)."""
-    if os.environ.get("ASRKIT_NATIVE", "1") == "0":
-        return None
-    if "search" not in _native_state:
-        try:
-            from decoders.ctc_prefix_beam_native import search_batch
-        except ImportError as err:
-            search_batch = None
-            warnings.warn(f"asrkit: the compiled CTC search is not built ({err}); using the slower Python search "
-                          "(rebuild with `pip install -e .` or `bash install.sh`)", RuntimeWarning, stacklevel=3)
-        _native_state["search"] = search_batch
-    return _native_state["search"]
+    return native("the compiled CTC search", _load_search, "using the slower Python search")
 
 
 def ctc_prefix_beam_search_batch(

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import decoders.ctc_prefix_beam as cpb
+import decoders.native as native_pieces
 from asrkit.tokenizer import train_tokenizer
 from decoders.bonus import UnitBonus, WordBonus
 from decoders.context_graph import ContextGraph
@@ -200,7 +201,7 @@ def test_python_fallback(world, monkeypatch):
     assert_same(ctc_prefix_beam_search_batch(lp, lengths, 4, scorers, nbest=2), want)
     monkeypatch.delenv("ASRKIT_NATIVE")
     # A missing extension: one warning, then the reference, never a crash.
-    monkeypatch.delitem(cpb._native_state, "search", raising=False)
+    monkeypatch.delitem(native_pieces._loaded, "the compiled CTC search", raising=False)
     monkeypatch.setitem(__import__("sys").modules, "decoders.ctc_prefix_beam_native", None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

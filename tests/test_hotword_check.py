@@ -174,3 +174,11 @@ def test_known_words_survive_any_emissions(words, known, seed, cost):
     out = check(" ".join(words), lp.float()).split()
     assert [w for w in out if w in known] == [w for w in words if w in known]
     assert all(w in words or w in ("Barabas", "Dibas") for w in out)
+
+
+def test_python_fallback_gives_the_same_answer(monkeypatch):
+    """ASRKIT_NATIVE=0 (or no compiled core): the numpy Viterbi twins give the same replacements."""
+    native = CtcHotwordCheck(HOT, {"die"}, VOCAB, _cost() + 1e-4)("babas die", LP)
+    monkeypatch.setenv("ASRKIT_NATIVE", "0")
+    assert CtcHotwordCheck(HOT, {"die"}, VOCAB, _cost() + 1e-4)("babas die", LP) == native == "Barabas die"
+    assert CtcHotwordCheck(HOT, {"die"}, VOCAB, _cost() - 1e-4)("babas die", LP) == "babas die"
