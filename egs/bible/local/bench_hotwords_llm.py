@@ -90,7 +90,11 @@ def main() -> None:
                         hyps += dec(rec.head.acoustics(waves[i: i + args.batch_size]))
                 secs = time.perf_counter() - start
                 hyps = [normalize_text(h) for h in hyps]
-                m = score(refs, hyps, biased)
+                listed = set()  # every word of the list's phrases: wrong output words of it are false names
+                if size:
+                    listed = {w for line in (lists / f"hotwords_{size}.txt").read_text(encoding="utf-8").splitlines()
+                              for w in normalize_text(line.split("\t")[0]).split()}
+                m = score(refs, hyps, biased, listed)
                 row = {"method": name, "phrases": size, "hotword_weight": w, "seconds": round(secs, 1),
                        "rtf": round(secs / seconds_audio, 4),
                        **{k: round(v, 2) if isinstance(v, float) else v for k, v in m.items()}}
