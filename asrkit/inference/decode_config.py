@@ -76,14 +76,12 @@ class DecodeConfig:
             read_hotwords(self.hotwords)  # a missing or empty file is refused before any model loads
         if not 0 <= self.hotword_fuzzy < 1:
             raise UserError(f"--hotword-fuzzy is a normalised edit distance in [0, 1), not {self.hotword_fuzzy}")
-        if self.hotword_fuzzy and not (self.hotwords and self.known_words):
-            raise UserError("--hotword-fuzzy needs --hotwords and --known-words (the real words it must never "
-                            "replace, e.g. the LM's text)")
         if not 0 <= self.hotword_check < float("inf"):
             raise UserError(f"--hotword-check is a cost in nats per unit, >= 0 and finite, not {self.hotword_check}")
-        if self.hotword_check and not (self.hotwords and self.known_words):
-            raise UserError("--hotword-check needs --hotwords and --known-words (the real words it must never "
-                            "replace, e.g. the LM's text)")
+        for flag, value in (("--hotword-fuzzy", self.hotword_fuzzy), ("--hotword-check", self.hotword_check)):
+            if value and not (self.hotwords and self.known_words):
+                raise UserError(f"{flag} needs --hotwords and --known-words (the real words it must never "
+                                "replace, e.g. the LM's text)")
         if not 0 <= self.ctc_weight < float("inf"):
             raise UserError(f"--ctc-weight must be >= 0 and finite, not {self.ctc_weight}")
         if self.ctc_weight and (get_method(self.method).search != "beam" or self.task != "asr"):

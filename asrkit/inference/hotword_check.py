@@ -35,8 +35,8 @@ import torch
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from asrkit.inference.hotword_fuzzy import normalized_word
 from asrkit.inference.hotwords import Hotword
-from asrkit.text import normalize_text
 from decoders.ctc_alignment import ctc_forced_align, viterbi_scorer
 
 _MAX_WORDS = 2  # longest run of output words one hotword may replace (a name split in two: "ma dlean")
@@ -86,7 +86,7 @@ class CtcHotwordCheck:
         if not self:
             return text
         words = text.split()
-        norm = [w if w.isascii() and w.isalpha() and w.islower() else normalize_text(w) for w in words]
+        norm = [normalized_word(w) for w in words]
         unknown = [self._unknown(w) for w in norm]
         if not any(unknown):
             return text

@@ -30,6 +30,12 @@ _WORD = re.compile(r"[^\W\d_][\w'’]*")
 _MEMO_SIZE = 100_000  # remembered words per FuzzyHotwords (a long-running server must not grow without bound)
 
 
+def normalized_word(word: str) -> str:
+    """``normalize_text`` of one output word; lower-case ASCII letters (most CTC output) are already
+    normalised, so they skip the Unicode rules (both post-search steps run on every output word)."""
+    return word if word.isascii() and word.isalpha() and word.islower() else normalize_text(word)
+
+
 class FuzzyHotwords:
     """``FuzzyHotwords(hotwords, known_words, max_distance)(text) -> text`` (see the module docstring)."""
 
@@ -77,8 +83,7 @@ class FuzzyHotwords:
 
         def fix(m: re.Match) -> str:
             word = m.group(0)
-            # Lower-case ASCII letters (most CTC output) are already normalised: skip the Unicode rules.
-            norm = word if word.isascii() and word.isalpha() and word.islower() else normalize_text(word)
+            norm = normalized_word(word)
             if " " in norm or not norm:
                 return word
             return self.nearest(norm) or word

@@ -222,9 +222,10 @@ def main() -> None:
                 True: model_readings_cached(args, listed, out, fusion=True) if args.alias_fusion else beam_readings}
     known = read_known_words(args.known_words) if args.alias_model and args.known_words else None
     for size, alias in [(s, a) for s in sizes for a in ((False, True) if args.alias_model and s else (False,))]:
-        plain_path = None
+        plain_path, list_words = None, set()  # list_words: every word of its phrases (false names)
         if size:
             phrases = biased + distract[: max(0, size - len(biased))]
+            list_words = {w for p in phrases[:size] for w in normalize_text(p).split()}
             plain_path = out / f"hotwords_{size}.txt"
             plain_path.write_text("\n".join(phrases[:size]) + "\n", encoding="utf-8")
         for fusion in (False, True):
@@ -257,8 +258,7 @@ def main() -> None:
                 # The fastest run, and the first: the fuzzy step and the hotword check remember their answers
                 # per garbled word, so the first pass over an utterance set is the cold case.
                 secs, first = min(times), times[0]
-                listed = {w for p in (phrases[:size] if size else []) for w in normalize_text(p).split()}
-                metrics = score(refs, hyps, set(biased), listed)
+                metrics = score(refs, hyps, set(biased), list_words)
                 row = {"phrases": size, "aliases": alias, "fusion": fusion, "hotword_weight": w, "hotword_beam": hb,
                        "hotword_check": check,
                        "seconds": round(secs, 2), "first_seconds": round(first, 2),

@@ -25,6 +25,7 @@ from bench_hotwords import rows, score
 from common import stable_hash
 
 from asrkit.inference import DecodeConfig, Recognizer
+from asrkit.inference.hotwords import read_hotwords
 from asrkit.text import normalize_text
 
 METHODS = {  # name -> (DecodeConfig settings, needs --lm)
@@ -77,6 +78,9 @@ def main() -> None:
         if needs_lm and not args.lm:
             continue
         for size in [int(s) for s in args.sizes.split(",")]:
+            # Every word of the list's phrases: wrong output words of it are false names.
+            list_words = ({w for h in read_hotwords(str(lists / f"hotwords_{size}.txt")) for w in h.phrase.split()}
+                          if size else set())
             for w in [float(x) for x in args.hotword_weights.split(",")] if size else [0.0]:
                 cfg = DecodeConfig(**{**settings, "beam": args.beam, "prune_topk": args.prune_topk,
                                        "lm": args.lm if needs_lm else None,
@@ -90,11 +94,7 @@ def main() -> None:
                         hyps += dec(rec.head.acoustics(waves[i: i + args.batch_size]))
                 secs = time.perf_counter() - start
                 hyps = [normalize_text(h) for h in hyps]
-                listed = set()  # every word of the list's phrases: wrong output words of it are false names
-                if size:
-                    listed = {w for line in (lists / f"hotwords_{size}.txt").read_text(encoding="utf-8").splitlines()
-                              for w in normalize_text(line.split("\t")[0]).split()}
-                m = score(refs, hyps, biased, listed)
+                m = score(refs, hyps, biased, list_words)
                 row = {"method": name, "phrases": size, "hotword_weight": w, "seconds": round(secs, 1),
                        "rtf": round(secs / seconds_audio, 4),
                        **{k: round(v, 2) if isinstance(v, float) else v for k, v in m.items()}}
