@@ -4,7 +4,8 @@ Word timestamps need to know which frames spell each unit of the final hypothesi
 to keep its back-pointers would tie timestamps to one search (prefix beam, greedy, TLG, the compiled core);
 aligning the hypothesis afterwards works for all of them and costs one Viterbi pass per utterance. The
 same pass scores how well a *given* spelling fits a stretch of frames (:func:`ctc_viterbi_score`), which the
-hotword check of :mod:`asrkit.inference.hotword_check` asks for many candidate spellings per utterance.
+hotword check of :mod:`asrkit.inference.hotword_check` asks for many candidate spellings per stretch
+(:func:`ctc_viterbi_scores`: one call for all of them).
 
 Both run in the compiled core (decoders/csrc/ctc_viterbi.cc) when it is built; the numpy functions below
 are the reference they are tested against (tests/test_ctc_alignment.py) and the fallback (one warning;
@@ -53,19 +54,29 @@ def ctc_forced_align(log_probs: torch.Tensor | np.ndarray, units: Sequence[int],
 def ctc_viterbi_score(log_probs: torch.Tensor | np.ndarray, units: Sequence[int], blank_id: int = 0) -> float:
     """Log-probability of the best CTC path that spells ``units`` over all frames of ``log_probs`` (T, V);
     -inf when the frames cannot spell them. :func:`ctc_viterbi_score_reference`, computed by the core."""
-    core = _core()
-    if core is None:
-        return ctc_viterbi_score_reference(log_probs, units, blank_id)
-    return float(core.ctc_viterbi_score(np.ascontiguousarray(_as_numpy(log_probs), dtype=np.float32),
-                                        [int(u) for u in units], int(blank_id)))
+    return ctc_viterbi_scores(log_probs, [units], blank_id)[0]
+
+
+def ctc_viterbi_scores(log_probs: torch.Tensor | np.ndarray, spellings: Sequence[Sequence[int]],
+                       blank_id: int = 0) -> list[float]:
+    """:func:`ctc_viterbi_score` of each of ``spellings`` over the same frames, in one call to the core."""
+    lp = np.ascontiguousarray(_as_numpy(log_probs), dtype=np.float32)
+    spellings = [[int(u) for u in s] for s in spellings]
+    return viterbi_scorer()(lp, spellings, int(blank_id))
+
+
+def ctc_viterbi_scores_reference(log_probs: torch.Tensor | np.ndarray, spellings: Sequence[Sequence[int]],
+                                 blank_id: int = 0) -> list[float]:
+    """The Python twin of :func:`ctc_viterbi_scores`: :func:`ctc_viterbi_score_reference` of each spelling."""
+    return [ctc_viterbi_score_reference(log_probs, s, blank_id) for s in spellings]
 
 
 def viterbi_scorer():
-    """``score(log_probs, units, blank_id) -> float``, :func:`ctc_viterbi_score` without its per-call checks and
-    conversions, for callers that score many spellings: ``log_probs`` must be a C-contiguous float32 (T, V)
-    array. The compiled function when built, else the reference."""
+    """``scores(log_probs, spellings, blank_id) -> list[float]``, :func:`ctc_viterbi_scores` without its
+    conversions, for callers that score many stretches of frames: ``log_probs`` must be a C-contiguous float32
+    (T, V) array and ``spellings`` lists of ints. The compiled function when built, else the reference."""
     core = _core()
-    return ctc_viterbi_score_reference if core is None else core.ctc_viterbi_score
+    return ctc_viterbi_scores_reference if core is None else core.ctc_viterbi_scores
 
 
 def _viterbi(lp: np.ndarray, units: list[int], blank_id: int, keep_back: bool):

@@ -134,3 +134,25 @@ def test_compiled_viterbi_equals_the_reference():
         best, _ = _brute_force(lp, units)
         assert ctc_viterbi_score(lp, units) == pytest.approx(best, abs=1e-5)
     assert ctc_viterbi_score(np.log(np.full((3, 3), 1 / 3, dtype=np.float32)), [1, 1, 1]) == -np.inf
+
+
+def test_compiled_batch_scores_equal_the_reference():
+    """Scoring many spellings over the same frames in one call (the hotword check's use) gives each
+    spelling's own score, as the reference does, -inf included; out-of-range ids are refused."""
+    from decoders.ctc_alignment import _core, ctc_viterbi_score, ctc_viterbi_scores, ctc_viterbi_scores_reference
+
+    if _core() is None:
+        pytest.skip("the compiled core is not built")
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        n_frames, vocab = int(rng.integers(1, 20)), int(rng.integers(2, 7))
+        blank = int(rng.integers(0, vocab))
+        spellings = [[int(u) for u in rng.integers(0, vocab, size=int(rng.integers(0, 10))) if u != blank]
+                     for _ in range(int(rng.integers(0, 6)))]
+        lp = torch.log_softmax(torch.tensor(rng.normal(size=(n_frames, vocab)) * 3), -1).numpy().astype(np.float32)
+        got = ctc_viterbi_scores(lp, spellings, blank)
+        assert got == pytest.approx(ctc_viterbi_scores_reference(lp, spellings, blank), abs=1e-9)
+        assert got == pytest.approx([ctc_viterbi_score(lp, s, blank) for s in spellings], abs=1e-12)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        ctc_viterbi_scores(np.zeros((3, 3), dtype=np.float32), [[1], [3]], 0)
+

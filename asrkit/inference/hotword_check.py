@@ -22,7 +22,8 @@ shared out over its units. The candidate with the highest Viterbi score among th
 the CTC-based word spotter of Andrusenko et al., 2024 ("Fast Context-Biasing for CTC and Transducer ASR
 models with CTC-based Word Spotter", Interspeech; a hotword's CTC score against the greedy path's over the
 same frames), applied only to the output's unknown words, so it can neither split nor replace a real word.
-The Viterbi passes run in the compiled core (:func:`decoders.ctc_alignment.ctc_viterbi_score`).
+The Viterbi passes run in the compiled core, all candidates of a run in one call
+(:func:`decoders.ctc_alignment.ctc_viterbi_scores`).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ class CtcHotwordCheck:
         self.skip = {w for k in self.keys for w in k.split()}
         self._units: dict[str, list[int]] = {}
         self._nearest: dict[str, list[int]] = {}
-        self._score = viterbi_scorer()
+        # Each spelling's units, once ([] when the units cannot spell it: never a candidate).
+        self._key_units = [u if u and min(u) >= 0 else [] for u in (list(tokenizer.encode(k)) for k in self.keys)]
+        self._scores = viterbi_scorer()
 
     def __bool__(self) -> bool:
         return self.max_cost > 0 and bool(self.keys)
@@ -88,7 +91,9 @@ class CtcHotwordCheck:
         words = text.split()
         norm = [normalized_word(w) for w in words]
         unknown = [self._unknown(w) for w in norm]
-        if not any(unknown):
+        # Nothing to align when no run of unknown words has a spelling near it (the lists are remembered).
+        if not any(self._candidates("".join(norm[i: i + n])) for i in range(len(words))
+                   for n in range(1, min(_MAX_WORDS, len(words) - i) + 1) if all(unknown[i: i + n])):
             return text
         lp = log_probs.detach().float().cpu().numpy() if isinstance(log_probs, torch.Tensor) else log_probs
         lp = np.ascontiguousarray(lp, dtype=np.float32)
@@ -132,8 +137,11 @@ class CtcHotwordCheck:
         return units, [0] + prefix
 
     def _candidates(self, letters: str) -> list[int]:
-        """Indices of the ``_CANDIDATES`` spellings nearest to ``letters`` (within ``_LOOSE``), remembered."""
+        """Indices of the ``_CANDIDATES`` spellings nearest to ``letters`` (within ``_LOOSE``), remembered; none
+        for fewer than 3 letters."""
         found = self._nearest.get(letters)
+        if found is None and len(letters) < 3:
+            return []
         if found is None:
             found = [k for _, _, k in process.extract(letters, self.letters, scorer=Levenshtein.normalized_distance,
                                                       score_cutoff=_LOOSE, limit=_CANDIDATES)]
@@ -156,13 +164,14 @@ class CtcHotwordCheck:
         own, plain = units[u0:u1], self._spell(" ".join(words[i: i + n]))
         lead = own[: len(own) - len(plain)] if len(own) > len(plain) and own[len(own) - len(plain):] == plain else []
         ceiling = best_path[end] - best_path[start]
-        segment = lp[start:end]
+        cands = [k for k in self._candidates(letters) if self._key_units[k]]
+        if not cands:
+            return None
+        spellings = [lead + self._key_units[k] for k in cands] if lead else [self._key_units[k] for k in cands]
+        scores = self._scores(lp[start:end], spellings, self.blank)
         best, best_score = None, -np.inf
-        for k in self._candidates(letters):
-            spelled = lead + self._spell(self.keys[k])
-            if not spelled or len(spelled) > end - start or min(spelled) < 0:
-                continue
-            score = self._score(segment, spelled, self.blank)
+        for k, spelled, score in zip(cands, spellings, scores):
+            # A spelling longer than the frames scores -inf (cannot be spelled there) and is never chosen.
             if (ceiling - score) / len(spelled) <= self.max_cost and score > best_score:
                 best, best_score = self.target[self.keys[k]], score
         return best

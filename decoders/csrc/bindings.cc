@@ -167,15 +167,16 @@ PYBIND11_MODULE(_ctc_core, m) {
   m.doc() = "Compiled CTC prefix beam search with native KenLM scorers (see decoders/ctc_prefix_beam_native.py)";
 
   m.def(
-      "ctc_viterbi_score",
-      [](const FloatArray& log_probs, const std::vector<int64_t>& units, int64_t blank) {
+      "ctc_viterbi_scores",
+      [](const FloatArray& log_probs, const std::vector<std::vector<int64_t>>& spellings, int64_t blank) {
         int64_t frames, vocab;
         const float* lp = Frames(log_probs, &frames, &vocab);
-        CheckUnits(units, blank, vocab);
+        CheckUnits({}, blank, vocab);
+        for (const auto& units : spellings) CheckUnits(units, blank, vocab);
         py::gil_scoped_release release;
-        return asrkit::CtcViterbiScore(lp, frames, vocab, units, blank);
+        return asrkit::CtcViterbiScores(lp, frames, vocab, spellings, blank);
       },
-      py::arg("log_probs"), py::arg("units"), py::arg("blank"));
+      py::arg("log_probs"), py::arg("spellings"), py::arg("blank"));
   m.def(
       "ctc_forced_align",
       [](const FloatArray& log_probs, const std::vector<int64_t>& units,

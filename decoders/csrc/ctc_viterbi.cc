@@ -55,6 +55,14 @@ double CtcViterbiScore(const float* log_probs, int64_t frames, int64_t vocab, co
   return score;
 }
 
+std::vector<double> CtcViterbiScores(const float* log_probs, int64_t frames, int64_t vocab,
+                                     const std::vector<std::vector<int64_t>>& spellings, int64_t blank) {
+  std::vector<double> scores;
+  scores.reserve(spellings.size());
+  for (const auto& units : spellings) scores.push_back(CtcViterbiScore(log_probs, frames, vocab, units, blank));
+  return scores;
+}
+
 bool CtcForcedAlign(const float* log_probs, int64_t frames, int64_t vocab, const std::vector<int64_t>& units,
                     int64_t blank, std::vector<std::pair<int64_t, int64_t>>* spans) {
   spans->clear();

@@ -14,6 +14,11 @@ namespace asrkit {
 double CtcViterbiScore(const float* log_probs, int64_t frames, int64_t vocab, const std::vector<int64_t>& units,
                        int64_t blank);
 
+// CtcViterbiScore of each of `spellings` over the same frames: one call for the many candidate spellings the
+// hotword check scores per stretch of frames (asrkit/inference/hotword_check.py).
+std::vector<double> CtcViterbiScores(const float* log_probs, int64_t frames, int64_t vocab,
+                                     const std::vector<std::vector<int64_t>>& spellings, int64_t blank);
+
 // Frame span [start, end) of each unit on that best path; false when the frames cannot spell the units.
 bool CtcForcedAlign(const float* log_probs, int64_t frames, int64_t vocab, const std::vector<int64_t>& units,
                     int64_t blank, std::vector<std::pair<int64_t, int64_t>>* spans);
