@@ -108,6 +108,18 @@ def test_long_sequence_matches_its_own_path():
     assert ctc_forced_align(lp, units) == spans
 
 
+def _random_emissions(rng: np.random.Generator, max_frames: int) -> tuple[np.ndarray, int]:
+    """Random (T, V) float32 log-probabilities (1 <= T < max_frames, 2 <= V < 7) and a random blank id."""
+    n_frames, vocab = int(rng.integers(1, max_frames)), int(rng.integers(2, 7))
+    lp = torch.log_softmax(torch.tensor(rng.normal(size=(n_frames, vocab)) * 3), -1).numpy().astype(np.float32)
+    return lp, int(rng.integers(0, vocab))
+
+
+def _random_units(rng: np.random.Generator, vocab: int, blank: int, max_len: int) -> list[int]:
+    """A random unit sequence of fewer than max_len units, repeats allowed, no blank."""
+    return [int(u) for u in rng.integers(0, vocab, size=int(rng.integers(0, max_len))) if u != blank]
+
+
 def test_compiled_viterbi_equals_the_reference():
     """The compiled core's alignment and path score equal the numpy reference (random problems, any blank id,
     repeats, infeasible lengths), and the score is the exhaustive search's best path."""
@@ -122,10 +134,8 @@ def test_compiled_viterbi_equals_the_reference():
         pytest.skip("the compiled core is not built")
     rng = np.random.default_rng(2)
     for _ in range(500):
-        n_frames, vocab = int(rng.integers(1, 25)), int(rng.integers(2, 7))
-        blank = int(rng.integers(0, vocab))
-        units = [int(u) for u in rng.integers(0, vocab, size=int(rng.integers(0, 8))) if u != blank]
-        lp = torch.log_softmax(torch.tensor(rng.normal(size=(n_frames, vocab)) * 3), -1).numpy().astype(np.float32)
+        lp, blank = _random_emissions(rng, 25)
+        units = _random_units(rng, lp.shape[1], blank, 8)
         assert ctc_forced_align(lp, units, blank) == ctc_forced_align_reference(lp, units, blank)
         assert ctc_viterbi_score(lp, units, blank) == pytest.approx(ctc_viterbi_score_reference(lp, units, blank),
                                                                     abs=1e-9)
@@ -145,11 +155,8 @@ def test_compiled_batch_scores_equal_the_reference():
         pytest.skip("the compiled core is not built")
     rng = np.random.default_rng(3)
     for _ in range(100):
-        n_frames, vocab = int(rng.integers(1, 20)), int(rng.integers(2, 7))
-        blank = int(rng.integers(0, vocab))
-        spellings = [[int(u) for u in rng.integers(0, vocab, size=int(rng.integers(0, 10))) if u != blank]
-                     for _ in range(int(rng.integers(0, 6)))]
-        lp = torch.log_softmax(torch.tensor(rng.normal(size=(n_frames, vocab)) * 3), -1).numpy().astype(np.float32)
+        lp, blank = _random_emissions(rng, 20)
+        spellings = [_random_units(rng, lp.shape[1], blank, 10) for _ in range(int(rng.integers(0, 6)))]
         got = ctc_viterbi_scores(lp, spellings, blank)
         assert got == pytest.approx(ctc_viterbi_scores_reference(lp, spellings, blank), abs=1e-9)
         assert got == pytest.approx([ctc_viterbi_score(lp, s, blank) for s in spellings], abs=1e-12)
