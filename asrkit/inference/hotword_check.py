@@ -140,21 +140,22 @@ class CtcHotwordCheck:
         """Indices of the ``_CANDIDATES`` spellings nearest to ``letters`` (within ``_LOOSE``), remembered; none
         for fewer than 3 letters."""
         found = self._nearest.get(letters)
-        if found is None and len(letters) < 3:
+        if found is not None:
+            return found
+        if len(letters) < 3:
             return []
-        if found is None:
-            found = [k for _, _, k in process.extract(letters, self.letters, scorer=Levenshtein.normalized_distance,
-                                                      score_cutoff=_LOOSE, limit=_CANDIDATES)]
-            if len(self._nearest) < _MEMO_SIZE:
-                self._nearest[letters] = found
+        found = [k for _, _, k in process.extract(letters, self.letters, scorer=Levenshtein.normalized_distance,
+                                                  score_cutoff=_LOOSE, limit=_CANDIDATES)]
+        if len(self._nearest) < _MEMO_SIZE:
+            self._nearest[letters] = found
         return found
 
     def _check(self, lp: np.ndarray, best_path: np.ndarray, spans: list[tuple[int, int]], units: list[int],
                bounds: list[int], words: list[str], norm: list[str], i: int, n: int) -> str | None:
         """The hotword that replaces words[i:i+n], or None."""
-        letters = "".join(norm[i: i + n])
+        cands = [k for k in self._candidates("".join(norm[i: i + n])) if self._key_units[k]]
         u0, u1 = bounds[i], bounds[i + n]
-        if len(letters) < 3 or u0 >= u1:
+        if not cands or u0 >= u1:
             return None
         start = spans[u0 - 1][1] if u0 > 0 else 0
         end = spans[u1][0] if u1 < len(spans) else lp.shape[0]
@@ -164,9 +165,6 @@ class CtcHotwordCheck:
         own, plain = units[u0:u1], self._spell(" ".join(words[i: i + n]))
         lead = own[: len(own) - len(plain)] if len(own) > len(plain) and own[len(own) - len(plain):] == plain else []
         ceiling = best_path[end] - best_path[start]
-        cands = [k for k in self._candidates(letters) if self._key_units[k]]
-        if not cands:
-            return None
         spellings = [lead + self._key_units[k] for k in cands] if lead else [self._key_units[k] for k in cands]
         scores = self._scores(lp[start:end], spellings, self.blank)
         best, best_score = None, -np.inf
