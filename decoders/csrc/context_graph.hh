@@ -45,16 +45,20 @@ class ContextGraphScorer : public NativeScorer {
       if (static_cast<size_t>(u) >= root_next_.size()) root_next_.resize(u + 1, -1);
       root_next_[u] = arc_next_[a];
     }
+    // Most hypotheses are in no partial match (the root): their steps, by unit, computed once by the same
+    // code as any other step, so the look-up returns exactly what Step() would.
+    const size_t n_units = std::max(root_next_.size(), boundary_.size());
+    root_score_.resize(n_units);
+    root_child_.resize(n_units);
+    for (size_t u = 0; u < n_units; ++u) root_score_[u] = Step(0, static_cast<int32_t>(u), &root_child_[u]);
   }
   int32_t Start() override { return start_; }
   float Score(int32_t state, int32_t unit, int32_t* child) override {
-    if (AfterBoundary(unit)) {
-      int32_t mid;
-      const double first = Move(state, boundary_symbol_, &mid);
-      const double second = Move(mid, unit, child);
-      return static_cast<float>(first + second);
+    if (state == 0 && unit >= 0 && static_cast<size_t>(unit) < root_score_.size()) {
+      *child = root_child_[unit];
+      return root_score_[unit];
     }
-    return static_cast<float>(Move(state, unit, child));
+    return Step(state, unit, child);
   }
   bool Holds() const override { return true; }
   double Held(int32_t state) const override { return pending_[state]; }
@@ -66,6 +70,15 @@ class ContextGraphScorer : public NativeScorer {
   }
 
  private:
+  float Step(int32_t state, int32_t unit, int32_t* child) const {
+    if (AfterBoundary(unit)) {
+      int32_t mid;
+      const double first = Move(state, boundary_symbol_, &mid);
+      const double second = Move(mid, unit, child);
+      return static_cast<float>(first + second);
+    }
+    return static_cast<float>(Move(state, unit, child));
+  }
   bool AfterBoundary(int32_t unit) const {
     return unit >= 0 && static_cast<size_t>(unit) < boundary_.size() && boundary_[unit];
   }
@@ -95,6 +108,8 @@ class ContextGraphScorer : public NativeScorer {
   std::vector<int64_t> arc_start_;
   std::vector<int32_t> arc_unit_, arc_next_, fail_, land_;
   std::vector<int32_t> root_next_;  // root arcs by unit (-1: none)
+  std::vector<float> root_score_;   // Step(root, unit) by unit
+  std::vector<int32_t> root_child_;
   std::vector<double> pending_, bank_;
   int32_t start_;
   std::vector<bool> boundary_;  // per unit: a word boundary comes before it (empty: phrases match anywhere)

@@ -56,6 +56,7 @@ class TokenNgramScorer : public NativeScorer {
   float Score(int32_t state, int32_t unit, int32_t* child) override;
   float Final(int32_t state) override;
   void Prefetch(int32_t state, int32_t unit) override { cache_.Prefetch(PairKey(state, unit)); }
+  bool Prefetches() const override { return true; }
 
  private:
   std::shared_ptr<NgramModel> model_;
@@ -78,6 +79,7 @@ class WordNgramScorer : public NativeScorer {
   float Score(int32_t state, int32_t unit, int32_t* child) override;
   float Final(int32_t state) override;
   void Prefetch(int32_t state, int32_t unit) override { cache_.Prefetch(PairKey(state, unit)); }
+  bool Prefetches() const override { return true; }
 
  private:
   struct WordStep {

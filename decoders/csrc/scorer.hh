@@ -25,6 +25,8 @@ class NativeScorer {
   virtual float Final(int32_t state) = 0;
   // A hint that Score(state, unit) comes soon: scorers with large tables start loading its entry.
   virtual void Prefetch(int32_t state, int32_t unit) {}
+  // Whether Prefetch() does anything: the search skips its look-ahead pass when no scorer prefetches.
+  virtual bool Prefetches() const { return false; }
   // The part of a state's accumulated score that is provisional (a hotword's partial match, taken back
   // unless the phrase completes); 0 for LMs. The search may rank prefixes without it (hotword_beam).
   virtual bool Holds() const { return false; }

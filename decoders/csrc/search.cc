@@ -62,6 +62,7 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
   if (opts_.hotword_beam < 0) throw std::invalid_argument("hotword_beam must be >= 0");
   for (const Slot& s : slots_) {
     if (s.native && s.native->Holds() && opts_.hotword_beam > 0) holds_ = true;
+    if (s.native && s.native->Prefetches()) prefetch_ = true;
   }
   if (opts_.recombine && n_callbacks_ > 0) {
     throw std::invalid_argument("recombine: a callback scorer's states cannot be compared");
@@ -83,7 +84,10 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
     pools_[b].assign(n_sc, 0.0);
   }
   if (holds_) {
-    for (int b = 0; b < B_; ++b) beams_[b][0].held = HeldOf(b);
+    for (int b = 0; b < B_; ++b) {
+      nheld_.push_back(HeldOf(b));
+      beams_[b][0].held = nheld_[b];
+    }
   }
   cids_.resize(B_);
   clps_.resize(B_);
@@ -116,6 +120,7 @@ int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
     nscore_.push_back(score);
     ++k;
   }
+  if (holds_) nheld_.push_back(HeldOf(id));
   child_.Insert(key, id);
   return id;
 }
@@ -252,7 +257,7 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
     pos_[node] = idx;
   };
 
-  if (n_native_ > 0) {
+  if (prefetch_) {
     // The units a prefix has not been extended by before need native scores: ask for all of this
     // frame's at once, so that their cache misses overlap instead of coming one after another.
     for (const Entry& p : cur) {
@@ -302,7 +307,7 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
           fused += slots_[s].weight * v;
           next_pool_.push_back(pool[p.each + s] + v);
         }
-        next_.push_back(Entry{ext, -1, kNegInf, kNegInf, p.lm + fused, 0.0, off, holds_ ? HeldOf(ext) : 0.0});
+        next_.push_back(Entry{ext, -1, kNegInf, kNegInf, p.lm + fused, 0.0, off, holds_ ? nheld_[ext] : 0.0});
         remember(ext, q);
         new_ext_.push_back(NewExt{b, ext, p.row, c});
       }
@@ -365,7 +370,9 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
 // Ties keep creation order. Returns keep; the hotword entries come last.
 int PrefixSearch::SelectWithHotwordBeam(int n) {
   auto safe = [](double x) { return std::isnan(x) ? kNegInf : x; };
-  auto settled = [&](int32_t a) { return safe(next_[a].total - next_[a].held); };
+  settled_.resize(n);
+  for (int i = 0; i < n; ++i) settled_[i] = safe(next_[i].total - next_[i].held);
+  auto settled = [&](int32_t a) { return settled_[a]; };
   // Only the first beam + hotword_beam places of the total - held order are ever read below (the main
   // slots, then free slots filled past at most hotword_beam lane entries), so a partial sort gives the
   // same selection as a full one (the order is strict: ties go by index) at a fraction of the cost.
@@ -380,13 +387,15 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
   for (int i = n_main; i < n; ++i) {
     if (next_[order_[i]].held > 0.0) lane_.push_back(order_[i]);
   }
-  std::sort(lane_.begin(), lane_.end(), [&](int32_t a, int32_t c) {
+  // Only the lane's first lane_room places are kept: a partial sort (the order is strict, ties by index).
+  const size_t lane_room = static_cast<size_t>(std::min(opts_.hotword_beam, opts_.beam - n_main));
+  const size_t lane_kept = std::min(lane_.size(), lane_room);
+  std::partial_sort(lane_.begin(), lane_.begin() + lane_kept, lane_.end(), [&](int32_t a, int32_t c) {
     const double ka = safe(next_[a].total), kc = safe(next_[c].total);
     if (ka != kc) return ka > kc;
     return a < c;
   });
-  const size_t lane_room = static_cast<size_t>(std::min(opts_.hotword_beam, opts_.beam - n_main));
-  lane_.resize(std::min(lane_.size(), lane_room));
+  lane_.resize(lane_kept);
   in_lane_.assign(n, 0);
   for (int32_t i : lane_) in_lane_[i] = 1;
   // Main slots, then the free slots filled in total - held order (the lane's entries skipped).
@@ -588,6 +597,7 @@ void PrefixSearch::Compact() {
   std::vector<int32_t> remap(parent_.size(), -1);
   std::vector<int32_t> parent, unit, nstate;
   std::vector<float> nscore;
+  std::vector<double> nheld;
   auto copy_node = [&](int32_t y, int32_t new_parent) {
     remap[y] = static_cast<int32_t>(parent.size());
     parent.push_back(new_parent);
@@ -595,6 +605,7 @@ void PrefixSearch::Compact() {
     const size_t base = static_cast<size_t>(y) * n_native_;
     nstate.insert(nstate.end(), nstate_.begin() + base, nstate_.begin() + base + n_native_);
     nscore.insert(nscore.end(), nscore_.begin() + base, nscore_.begin() + base + n_native_);
+    if (holds_) nheld.push_back(nheld_[y]);
   };
   for (int b = 0; b < B_; ++b) copy_node(b, -1);  // the roots keep ids 0 .. B-1
   std::vector<int32_t> path;
@@ -610,6 +621,7 @@ void PrefixSearch::Compact() {
   unit_.swap(unit);
   nstate_.swap(nstate);
   nscore_.swap(nscore);
+  nheld_.swap(nheld);
   child_ = FlatMap<int32_t>(std::max<size_t>(1024, parent_.size() * 2));
   for (size_t i = static_cast<size_t>(B_); i < parent_.size(); ++i) {
     child_.Insert(PairKey(static_cast<uint32_t>(parent_[i]), static_cast<uint32_t>(unit_[i])),

@@ -127,11 +127,13 @@ class PrefixSearch {
   std::vector<int> callback_of_slot_;  // index among callbacks, or -1
   int n_native_ = 0, n_callbacks_ = 0, n_frames_ = 0;
   bool holds_ = false;  // hotword_beam > 0 and some native scorer holds provisional scores
+  bool prefetch_ = false;  // some native scorer prefetches (ExpandUtterance's look-ahead pass)
 
   // Trie: node -> parent, unit; native scorers' state and score per node (n_native_ per node).
   std::vector<int32_t> parent_, unit_;
   std::vector<int32_t> nstate_;
   std::vector<float> nscore_;
+  std::vector<double> nheld_;  // with holds_: HeldOf(node), computed once when the node is made
   FlatMap<int32_t> child_;
 
   // Beams: entries and their per-scorer scores, per utterance; scratch for the next frame.
@@ -149,6 +151,7 @@ class PrefixSearch {
   int frame_ = -1;
 
   std::vector<int32_t> lane_;   // SelectWithHotwordBeam: the partial hotword matches kept
+  std::vector<double> settled_;  // SelectWithHotwordBeam: total - held of each next_ entry (NaN as -inf)
   std::vector<char> in_lane_;
   std::vector<std::pair<uint64_t, int32_t>> keyed_;  // Recombine: (hash of last unit + states, index)
   std::vector<char> drop_;
