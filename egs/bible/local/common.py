@@ -29,7 +29,15 @@ BOOKS: list[tuple[str, str]] = [
     ("III John", "3John"), ("Jude", "Jude"), ("Revelation of John", "Rev"),
 ]
 SWORD2OSIS = dict(BOOKS)
-BOOK_ORDER = {osis: i for i, (_, osis) in enumerate(BOOKS)}
+# The deuterocanon of the WEB module (engWEB2015eb), English only (RV1909 has none), OSIS-style ids. Training
+# text only: none of it is a test, dev or reserved book, and no LM of the recipe is built from it.
+DEUTEROCANON: list[tuple[str, str]] = [
+    ("Tobit", "Tob"), ("Judith", "Jdt"), ("Esther (Greek)", "AddEsth"), ("Wisdom", "Wis"), ("Sirach", "Sir"),
+    ("Baruch", "Bar"), ("Prayer of Azariah", "PrAzar"), ("Susanna", "Sus"), ("Bel and the Dragon", "Bel"),
+    ("I Maccabees", "1Macc"), ("II Maccabees", "2Macc"), ("I Esdras", "1Esd"), ("Prayer of Manasses", "PrMan"),
+    ("Additional Psalm", "AddPs"), ("III Maccabees", "3Macc"), ("II Esdras", "2Esd"), ("IV Maccabees", "4Macc"),
+]
+BOOK_ORDER = {osis: i for i, (_, osis) in enumerate(BOOKS + DEUTEROCANON)}
 
 # Held-out books. RESERVED books are kept for a later, untouched evaluation: they must not appear in
 # any file this recipe writes, so they are dropped right at extraction time.
@@ -53,7 +61,7 @@ def split_of(verse_id: str) -> str:
     if book in DEV_BOOKS:
         return "dev"
     if book not in BOOK_ORDER:
-        raise ValueError(f"not a canonical book: {verse_id}")
+        raise ValueError(f"not a book of the recipe: {verse_id}")
     return "train"
 
 

@@ -13,6 +13,8 @@ retrained: the new audio only reaches the adapter and the LoRA.
     # every remaining verse, as a second pair of sets:
     python local/make_extra_train.py --data data --n-en 100000 --n-es 100000 --name extra2 \
         --exclude train_en_extra train_es_extra --overlap-languages
+    # the WEB deuterocanon (Tobit, Sirach, Maccabees, ...; English only, RV1909 has none), read with mod2imp:
+    python local/make_extra_train.py --data data --n-en 100000 --n-es 0 --name extra3 --deuterocanon
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import read_tsv, write_tsv  # noqa: E402
 from prepare_data import en_rows, es_rows, sample_rows, select_by_split  # noqa: E402
+from text_prep import extract_bible  # noqa: E402
 
 
 def main() -> None:
@@ -37,6 +40,8 @@ def main() -> None:
     ap.add_argument("--exclude", nargs="*", default=[], help="more sets whose verses are not picked again")
     ap.add_argument("--overlap-languages", action="store_true",
                     help="the Spanish pick may hold verses of this run's English pick (default: disjoint)")
+    ap.add_argument("--deuterocanon", action="store_true",
+                    help="English verses of the WEB deuterocanon (engWEB2015eb via mod2imp) instead of web.tsv")
     args = ap.parse_args()
     sets = args.data / "sets"
 
@@ -46,7 +51,8 @@ def main() -> None:
 
     held = ("train_en", "train_es", "heldout_dev_en", "heldout_dev_es", *args.exclude)
     excluded = set().union(*(verse_ids(n) for n in held))
-    web = [tuple(r) for r in read_tsv(args.data / "text" / "web.tsv")]
+    web = (extract_bible("engWEB2015eb", deuterocanon=True) if args.deuterocanon
+           else [tuple(r) for r in read_tsv(args.data / "text" / "web.tsv")])
     aligned = [tuple(r) for r in read_tsv(args.data / "text" / "bible_es_en.tsv")]
     en_pool = [r for r in select_by_split(web, "train") if r[0] not in excluded and len(r[1].split()) <= args.max_words]
     en = sample_rows(en_pool, args.n_en, args.seed)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SWORD2OSIS, split_of, write_tsv  # noqa: E402
+from common import DEUTEROCANON, SWORD2OSIS, split_of, write_tsv  # noqa: E402
 
 FORTUNE_DIR = Path("/usr/share/games/fortunes")
 ZH_FILES = ("chinese", "tang300", "song100")
@@ -118,12 +118,14 @@ def _fix_dropcap(text: str) -> str:
     return re.sub(r"\b[A-ZÁÉÍÓÚÑÜ]{2,}\b", lambda m: m.group().capitalize(), text)
 
 
-def extract_bible(module: str, spanish: bool = False) -> list[tuple[str, str]]:
-    """Dump a SWORD module with mod2imp and return [(verse_id, text)] for the allowed canonical books."""
+def extract_bible(module: str, spanish: bool = False, deuterocanon: bool = False) -> list[tuple[str, str]]:
+    """Dump a SWORD module with mod2imp and return [(verse_id, text)] for the allowed canonical books (with
+    ``deuterocanon``: for the deuterocanonical books instead, :data:`common.DEUTEROCANON`)."""
     proc = subprocess.run(["mod2imp", module], check=True, capture_output=True, text=True, encoding="utf-8")
+    books = dict(DEUTEROCANON) if deuterocanon else SWORD2OSIS
     out: list[tuple[str, str]] = []
     for book, chap, verse, raw in parse_imp(proc.stdout.splitlines()):
-        osis = SWORD2OSIS.get(book)
+        osis = books.get(book)
         if osis is None or verse == 0 or chap == 0:  # deuterocanon, intros and prefaces
             continue
         vid = f"{osis}.{chap}.{verse}"
