@@ -103,14 +103,13 @@ class CtcHotwordCheck:
         spans = ctc_forced_align(lp, units, self.blank)
         if spans is None:
             return text
-        best_path = np.concatenate(([0.0], np.cumsum(lp.max(axis=1), dtype=np.float64)))
         out: list[str] = []
         i = 0
         while i < len(words):
             hit = None
             for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
                 if all(unknown[i: i + n]):
-                    hit = self._check(lp, best_path, spans, units, bounds, words, norm, i, n)
+                    hit = self._check(lp, spans, units, bounds, words, norm, i, n)
                     if hit:
                         break
             if hit:
@@ -150,7 +149,7 @@ class CtcHotwordCheck:
             self._nearest[letters] = found
         return found
 
-    def _check(self, lp: np.ndarray, best_path: np.ndarray, spans: list[tuple[int, int]], units: list[int],
+    def _check(self, lp: np.ndarray, spans: list[tuple[int, int]], units: list[int],
                bounds: list[int], words: list[str], norm: list[str], i: int, n: int) -> str | None:
         """The hotword that replaces words[i:i+n], or None."""
         cands = [k for k in self._candidates("".join(norm[i: i + n])) if self._key_units[k]]
@@ -164,7 +163,9 @@ class CtcHotwordCheck:
         # A character vocabulary puts the word delimiter before the run's letters: candidates get it too.
         own, plain = units[u0:u1], self._spell(" ".join(words[i: i + n]))
         lead = own[: len(own) - len(plain)] if len(own) > len(plain) and own[len(own) - len(plain):] == plain else []
-        ceiling = best_path[end] - best_path[start]
+        # The best frame path over the run's frames only (not a prefix sum over the whole utterance: most
+        # utterances check one short run).
+        ceiling = float(lp[start:end].max(axis=1).sum(dtype=np.float64))
         spellings = [lead + self._key_units[k] for k in cands] if lead else [self._key_units[k] for k in cands]
         scores = self._scores(lp[start:end], spellings, self.blank)
         best, best_score = None, -np.inf
