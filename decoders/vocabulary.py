@@ -142,7 +142,8 @@ class Vocabulary:
 
     def decode(self, ids: Iterable[int]) -> str:
         if self.sp is not None:
-            return self.sp.decode([i for i in ids if i != self.blank_id])
+            # One space between words, as below: a lone word-start piece decodes to a second space.
+            return " ".join(self.sp.decode([i for i in ids if i != self.blank_id]).split())
         text = "".join(self._pieces[i] for i in ids if i != self.blank_id and not _special(self._pieces[i]))
         return " ".join(text.replace(WORD_START, " ").split())
 

@@ -60,3 +60,16 @@ def test_length_groups_give_the_same_hypotheses_in_the_input_order(monkeypatch):
     assert dec.decode(items) == one_by_one
     assert [h[0].units for h in dec.hypotheses(items)] == [dec.hypotheses([e])[0][0].units for e in items]
     assert dec.decode([]) == []
+
+
+def test_sentencepiece_text_has_one_space_between_words():
+    """A lone word-start piece between two words (a CTC search may emit it) decodes to one space, from both
+    the decoding vocabulary and the models' tokenizer (sentencepiece itself writes two)."""
+    from asrkit.models.bundled import resolve_model_dir
+    from asrkit.tokenizer.spm import Tokenizer
+
+    path = resolve_model_dir(None) / "tokenizer.model"
+    vocab, tok = Vocabulary.from_sentencepiece(str(path)), Tokenizer(str(path))
+    ids = tok.encode("who") + [tok.sp.piece_to_id("\u2581")] + tok.encode("to hear")
+    assert "  " in tok.sp.decode(ids)  # the case being fixed is real
+    assert vocab.decode(ids) == tok.decode(ids) == "who to hear"

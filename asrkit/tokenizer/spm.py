@@ -41,7 +41,8 @@ class Tokenizer:
         return self.sp.encode(text)
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self.sp.decode([i for i in ids if i != 0])
+        # One space between words: a lone word-start piece (``▁``) between two words decodes to two.
+        return " ".join(self.sp.decode([i for i in ids if i != 0]).split())
 
     def pieces(self) -> list[str]:
         return [self.sp.id_to_piece(i) for i in range(self.vocab_size)]
