@@ -10,6 +10,8 @@ import torch
 from asrkit.errors import UserError
 from asrkit.inference import emissions_decoder
 from asrkit.inference.emissions_decoder import EmissionsDecoder, log_prob_items
+from asrkit.models.bundled import resolve_model_dir
+from asrkit.tokenizer.spm import Tokenizer
 from decoders.vocabulary import Vocabulary
 
 
@@ -65,9 +67,6 @@ def test_length_groups_give_the_same_hypotheses_in_the_input_order(monkeypatch):
 def test_sentencepiece_text_has_one_space_between_words():
     """A lone word-start piece between two words (a CTC search may emit it) decodes to one space, from both
     the decoding vocabulary and the models' tokenizer (sentencepiece itself writes two)."""
-    from asrkit.models.bundled import resolve_model_dir
-    from asrkit.tokenizer.spm import Tokenizer
-
     path = resolve_model_dir(None) / "tokenizer.model"
     vocab, tok = Vocabulary.from_sentencepiece(str(path)), Tokenizer(str(path))
     ids = tok.encode("who") + [tok.sp.piece_to_id("\u2581")] + tok.encode("to hear")
