@@ -51,6 +51,16 @@ def _parent_logs(parent: Path) -> list[str]:
     return [x for x in block.splitlines() if x.strip()]
 
 
+def _parent_stages(parent: Path) -> list[str]:
+    """The training-stage lines of the parent's card (its ``Lineage`` list), so that a continued card keeps
+    the whole history even where the parent's own logs are no longer on disk."""
+    text = (parent / "README.md").read_text()
+    if "- **Lineage**" not in text:
+        return []
+    block = text.split("- **Lineage**", 1)[1].split("\n- **", 1)[0]
+    return [x for x in block.splitlines() if x.startswith("  - `")]
+
+
 def _wall_hours(lines: list[str]) -> float:
     """Wall-clock hours between the first and last timestamped lines of a training log (restarts included)."""
     stamps = [time.mktime(time.strptime(x[:19], "%Y-%m-%d %H:%M:%S")) for x in lines if x[:4].isdigit()]
@@ -179,6 +189,7 @@ def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_
     n_llm = sum(p.numel() for p in model.lm.parameters())
     parent_log = _parent_logs(parent)
     stage_lines, log = _stages(via or [], exp, hardware)
+    stage_lines = _parent_stages(parent) + stage_lines
     enc, ad, lo, o = cfg["encoder"], cfg["adapter"], tcfg["lora"], tcfg["optim"]
     tasks = ", ".join(f"`{t}`" for t in cfg.get("prompts", {}))
     wd = o.get("word_dropout", 0)
@@ -235,7 +246,8 @@ def main() -> None:
     ap.add_argument("--parent", default=None,
                     help="speech LLM folder the training continued from (its card's logs are carried over)")
     ap.add_argument("--via", nargs="*", default=[], metavar="LOG=HARDWARE",
-                    help="training stages between --parent and --exp: a train.log and where it ran, in order")
+                    help="training stages between --parent and --exp that the parent's card does not list: a "
+                         "train.log and where it ran, in order")
     ap.add_argument("--hardware", default=None, help="where --exp ran [a 2-core x86-64 CPU ...]")
     ap.add_argument("--out", required=True)
     ap.add_argument("--stage", choices=("model", "card"), required=True)
