@@ -36,6 +36,7 @@ from asrkit.models.speech_llm.tokenizer import LLMTokenizer, train_bpe_tokenizer
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import warmup_cosine
 from asrkit.train.loop import EpochTrainer
+from asrkit.train.precision import autocast
 from asrkit.utils.config_io import load_config
 
 
@@ -148,7 +149,7 @@ class LLMPretrainer(EpochTrainer):
 
 
     def _nll(self, model, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.optim.amp == "bf16"):
+        with autocast(self.device.type, self.cfg.optim.amp):
             logits = model(input_ids=x[:, :-1].to(self.device), use_cache=False).logits
         y = x[:, 1:].to(self.device)
         return F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="sum"), y.numel()

@@ -34,6 +34,7 @@ from asrkit.train import distributed
 from asrkit.train.batching import bucket_batches
 from asrkit.train.bookkeeping import warmup_cosine
 from asrkit.train.loop import EpochTrainer
+from asrkit.train.precision import autocast
 from asrkit.utils.config_io import from_dict, load_config
 from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig, sentence_batch
 
@@ -151,7 +152,7 @@ class LMTrainer(EpochTrainer):
     def _nll(self, model, sents: list[list[int]]) -> tuple[torch.Tensor, int]:
         """Summed NLL (natural log) of ``sents`` (each with its </s>) and the number of predicted units."""
         inputs, targets = sentence_batch(sents, self.model.eos_id)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.optim.amp == "bf16"):
+        with autocast(self.device.type, self.cfg.optim.amp):
             logits, _ = model(inputs.to(self.device))
         loss = F.cross_entropy(logits.float().flatten(0, 1), targets.to(self.device).flatten(), ignore_index=-1,
                                reduction="sum")

@@ -41,6 +41,7 @@ from asrkit.models.speech_llm.prompt import TASK_PROMPTS
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import epochs_schedule
 from asrkit.train.loop import EpochTrainer
+from asrkit.train.precision import autocast
 from asrkit.train.speech_llm_data import collate, encoder_cache, make_batches, make_examples
 from asrkit.utils.config_io import load_config
 from asrkit.utils.progress import progress
@@ -208,7 +209,7 @@ class SpeechLLMTrainer(EpochTrainer):
 
     def _loss(self, model, batch: list[int], examples, llm: bool = True, ctc: bool = False) -> LossTerms:
         enc, lens, tasks, answers, spoken = collate(batch, examples, self.sources)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.optim.amp == "bf16"):
+        with autocast(self.device.type, self.cfg.optim.amp):
             return model(enc.to(self.device), lens.to(self.device), tasks, answers if llm else None,
                          spoken if ctc else None, self.cfg.optim.ctc_tau, self.cfg.optim.word_dropout)
 

@@ -34,6 +34,7 @@ from asrkit.train.config import TrainConfig
 from asrkit.train.dataset import Example, make_batches
 from asrkit.train.frontends import train_frontend
 from asrkit.train.loop import EpochTrainer
+from asrkit.train.precision import autocast
 from asrkit.utils.safe_load import load_torch
 from decoders import ctc_greedy_search
 
@@ -187,8 +188,7 @@ class Trainer(EpochTrainer):
 
     def _loss(self, batch: list[int], frames, examples, gen) -> tuple[torch.Tensor, int]:
         feats, lens, targets, tlens = self._collate(batch, examples, frames, gen)
-        amp = self.cfg.optim.amp == "bf16"
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+        with autocast(self.device.type, self.cfg.optim.amp):
             log_probs, out_lens = self.ddp(feats.to(self.device), lens.to(self.device), **self.forward_kwargs)
         loss = F.ctc_loss(log_probs.transpose(0, 1), targets.to(self.device), out_lens, tlens.to(self.device),
                           blank=0, reduction="sum", zero_infinity=True)
