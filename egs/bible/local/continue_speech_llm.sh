@@ -7,6 +7,7 @@
 #   exp=exp/speech_llm_v15 local/continue_speech_llm.sh dev    # held-out dev beam 4 (150 asr + 150 ast)
 #   exp=exp/speech_llm_v15 local/continue_speech_llm.sh test   # bundle folder, test subsets, ILM perplexity
 #   exp=exp/speech_llm_v15 local/continue_speech_llm.sh card   # model card (after the parent's stages)
+#   exp=exp/speech_llm_v15 local/continue_speech_llm.sh fusion # the fusion table of the bundle (needs run.sh stage 5's word LMs)
 # Variables: conf (training config), epochs, threads (torch threads of the training), init (the folder to
 # continue from, copied to EXP/parent; a path not found from egs/bible is taken from the repository root),
 # dev_n / test_n (subset sizes, seeded like every subset of the recipe), hardware / data_note (card text).
@@ -47,7 +48,7 @@ data_note() {  # the training sets as the card says them, with the example count
   echo "${en# + } (asr), ${es# + } (ast and asr_ast); ${n#train }"
 }
 
-case "${1:?train | dev | test | card}" in
+case "${1:?train | dev | test | card | fusion}" in
 train)
   data=()
   for s in "${en_sets[@]}"; do data+=("$m/$s.jsonl:asr"); done
@@ -86,5 +87,21 @@ card)
     --decode $exp/bundle/decode --max-utts "$test_n" \
     --hardware "${hardware:-a 2-core x86-64 CPU ($threads threads)}" --data-note "${data_note:-$(data_note)}"
   ;;
-*) echo "unknown step: $1 (train | dev | test | card)" >&2; exit 1 ;;
+fusion)
+  # The fusion table of the new bundle (local/run_speech_llm_fusion.sh with v10's grids: tuned on the dev sets,
+  # the test subsets decoded once, pre-beam 64 for the +ctc rows); two processes, one per core.
+  fuse() {
+    ctc_grid="ctc_weight=0.5,0.8,1.0 prune_topk=64" model=$exp/bundle/$name out=$exp/fusion \
+      test_en=../../$subsets/test_en_$test_n test_es=../../$subsets/test_es_$test_n tasks=$1 methods=$2 \
+      bash local/run_speech_llm_fusion.sh
+  }
+  fuse asr_fortunes "beam shallow_fusion beam+ctc shallow_fusion+ctc ilme+ctc" > $exp/fusion_fortunes.log 2>&1 &
+  pid=$!
+  { fuse ast_bible "beam shallow_fusion"; fuse asr_bible "beam beam+ctc shallow_fusion+ctc"; } \
+    > $exp/fusion_bible.log 2>&1
+  wait $pid
+  $python local/speech_llm_fusion_table.py $exp/fusion > $exp/fusion/table.md
+  cat $exp/fusion/table.md
+  ;;
+*) echo "unknown step: $1 (train | dev | test | card | fusion)" >&2; exit 1 ;;
 esac
