@@ -99,13 +99,14 @@ print(m.generate([load_audio("a.wav")], "asr"))   # "ast" (or "asr_ast" where tr
 
 def write_card(exp: Path, llm_exp: Path | None, out: Path, decode: Path, max_utts: str,
                parent: Path | None = None, via: list[str] | None = None, hardware: str | None = None,
-               data_note: str | None = None, *, name: str) -> None:
+               data_note: str | None = None, *, name: str, precision: str | None = None) -> None:
     cfg = json.loads((out / "config.json").read_text())
     llm = json.loads((out / "llm" / "config.json").read_text())
     tcfg = json.loads((exp / "train_config.json").read_text())
     if parent is not None:
         given = {k: v for k, v in (("hardware", hardware), ("data_note", data_note)) if v}  # else its defaults
-        return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg, via, name=name, **given)
+        return _write_continued_card(exp, parent, out, decode, max_utts, cfg, llm, tcfg, via, name=name,
+                                     precision=precision, **given)
     lcfg = json.loads((llm_exp / "train_config.json").read_text())
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
@@ -182,7 +183,7 @@ def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_
                           tcfg: dict, via: list[str] | None = None,
                           hardware: str = "a 2-core x86-64 CPU (one thread, machine shared with other jobs)",
                           data_note: str = "`train_en` (asr), `train_es` (ast and asr_ast)", *,
-                          name: str) -> None:
+                          name: str, precision: str | None = None) -> None:
     model = SpeechLLM.from_pretrained(out)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
     n_ad = sum(p.numel() for p in model.encoder_projector.parameters())
@@ -193,6 +194,7 @@ def _write_continued_card(exp: Path, parent: Path, out: Path, decode: Path, max_
     enc, ad, lo, o = cfg["encoder"], cfg["adapter"], tcfg["lora"], tcfg["optim"]
     tasks = ", ".join(f"`{t}`" for t in cfg.get("prompts", {}))
     wd = o.get("word_dropout", 0)
+    plural = "s" if o["epochs"] != 1 else ""
     wd_note = (f", word dropout {wd} of the teacher-forced answer tokens (`SpeechLLM.forward`)" if wd else "")
     subset = ("All utterances" if max_utts in ("", "all") else
               f"A seeded random subset of {max_utts} utterances (`local/subset_manifest.py --seed 0`)")
@@ -221,9 +223,9 @@ decoding interfaces; it knows espeak-ng voices and Bible-style text only.
   {', '.join(lo['target_modules'])}; merged into `llm/` in this folder): {data_note},
   MooER's prompts and chat template, audio before the prompt. Loss: MooER's answer loss +
   {o.get('ctc_weight', 0)} x the adapter CTC loss (`asrkit/models/speech_llm/aux_ctc.py`, kept as an
-  auxiliary term so the adapter keeps emitting the spoken tokens' embeddings); {o['epochs']} epochs, AdamW lr
-  {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of {o['max_tokens']} padded positions, bf16
-  autocast, seed {o['seed']}{wd_note}.
+  auxiliary term so the adapter keeps emitting the spoken tokens' embeddings); {o['epochs']} epoch{plural},
+  AdamW lr {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of {o['max_tokens']} padded positions,
+  {precision or ('bf16 autocast' if o.get('amp', 'bf16') == 'bf16' else 'float32')}, seed {o['seed']}{wd_note}.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
@@ -258,13 +260,16 @@ def main() -> None:
                     help="the model's name in its card (the asrkit/pretrained folder it is copied to)")
     ap.add_argument("--data-note", default=None,
                     help="the training data, as the card of a continued model says it [`train_en` (asr), ...]")
+    ap.add_argument("--precision", default=None,
+                    help="how the continued run computed, where not as its config's amp says (e.g. float32 on a "
+                         "CPU without native bf16)")
     args = ap.parse_args()
     if args.stage == "model":
         write_model(Path(args.exp), Path(args.out), args.tasks)
     else:
         write_card(Path(args.exp), Path(args.llm_exp) if args.llm_exp else None, Path(args.out), Path(args.decode),
                    args.max_utts, Path(args.parent) if args.parent else None, args.via, args.hardware,
-                   args.data_note, name=args.name)
+                   args.data_note, name=args.name, precision=args.precision)
 
 
 if __name__ == "__main__":

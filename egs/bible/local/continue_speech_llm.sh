@@ -34,7 +34,7 @@ export ONEDNN_PRIMITIVE_CACHE_CAPACITY=64 DNNL_PRIMITIVE_CACHE_CAPACITY=64 MALLO
 subset() {  # subset NAME N: the seeded N-utterance subset of data/manifests/NAME.jsonl
   mkdir -p $subsets
   [ -s $subsets/$1_$2.jsonl ] || $python local/subset_manifest.py --manifest $m/$1.jsonl --n "$2" --seed 0 \
-    --out $subsets/$1_$2.jsonl
+    --out $subsets/$1_$2.jsonl >&2
   echo $subsets/$1_$2.jsonl
 }
 
@@ -46,6 +46,11 @@ data_note() {  # the training sets as the card says them, with the example count
   local n; n=$(grep -o "train examples {[^}]*}" $exp/train/train.log | tail -n 1)
   local en es; en=$(printf ' + `%s`' "${en_sets[@]}"); es=$(printf ' + `%s`' "${es_sets[@]}")
   echo "${en# + } (asr), ${es# + } (ast and asr_ast); ${n#train }"
+}
+
+precision() {  # what the trainers compute in on this machine (asrkit/train/precision.py)
+  $python -c "from asrkit.train.precision import bf16_is_native as n
+print('bf16 autocast' if n('cpu') else 'float32 (bf16 autocast asked; this CPU has no native bf16)')"
 }
 
 case "${1:?train | dev | test | card | fusion}" in
@@ -85,7 +90,8 @@ card)
   # The card lists the parent's training stages, then this one (epochs and hours from train.log).
   $python local/bundle_speech_llm.py --exp $exp/train --parent $parent --out $exp/bundle/$name --stage card \
     --decode $exp/bundle/decode --max-utts "$test_n" \
-    --hardware "${hardware:-a 2-core x86-64 CPU ($threads threads)}" --data-note "${data_note:-$(data_note)}"
+    --hardware "${hardware:-a 2-core x86-64 CPU ($threads threads)}" --data-note "${data_note:-$(data_note)}" \
+    --precision "${precision:-$(precision)}"
   ;;
 fusion)
   # The fusion table of the new bundle (local/run_speech_llm_fusion.sh with v10's grids: tuned on the dev sets,
