@@ -81,7 +81,7 @@ test)
   for t in test_en:asr:test_en test_es:ast:test_es test_es:asr_ast:test_es_asr_ast; do
     IFS=: read -r set task out <<< "$t"
     $python local/eval_speech_llm.py --model $exp/bundle/$name --manifest "$(subset $set $test_n)" --task $task \
-      --beams 4 --device cpu --threads 2 --out $exp/bundle/decode/$out
+      --beams 4 --device cpu --threads 1 --out $exp/bundle/decode/$out  # the card's RTF: one thread
   done
   $python local/ilm_ppl.py --model $exp/bundle/$name --task asr --json $exp/bundle/ilm_ppl.json \
     --text bible=$m/test_en.jsonl fortunes=$m/fortunes_test_en.jsonl
