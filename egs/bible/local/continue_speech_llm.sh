@@ -72,9 +72,9 @@ train)
 dev)
   model=$exp/train/model; [ -s $model/config.json ] || model=$exp/train/last_epoch_model
   $python local/eval_speech_llm.py --model $model --manifest "$(subset heldout_dev_en $dev_n)" --task asr \
-    --beams 4 --device cpu --threads 2 --out $exp/dev_check/en
+    --beams 4 --device cpu --threads "$threads" --out $exp/dev_check/en
   $python local/eval_speech_llm.py --model $model --manifest "$(subset heldout_dev_es $dev_n)" --task ast \
-    --beams 4 --device cpu --threads 2 --out $exp/dev_check/es
+    --beams 4 --device cpu --threads "$threads" --out $exp/dev_check/es
   ;;
 test)
   $python local/bundle_speech_llm.py --exp $exp/train --out $exp/bundle/$name --stage model --tasks asr ast asr_ast
