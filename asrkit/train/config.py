@@ -23,7 +23,7 @@ class OptimConfig:
     grad_clip: float = 5.0
     max_duration: float = 20.0  # training utterances longer than this are skipped
     specaug: bool = True
-    amp: str = "bf16"  # "bf16" autocast (CPU and GPU) or "none"
+    amp: str = "bf16"  # "bf16" autocast where the device has native bf16 (else float32), or "none"
     seed: int = 0
     save_every: int = 100  # steps between resumable checkpoints
     average_last: int = 3  # final model = mean of the last N epochs' weights

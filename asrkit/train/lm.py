@@ -48,7 +48,7 @@ class LMOptimConfig:
     weight_decay: float = 0.01
     max_tokens: int = 8000  # padded units per batch (per rank)
     grad_clip: float = 1.0
-    amp: str = "bf16"  # "bf16" autocast (CPU and GPU) or "none"
+    amp: str = "bf16"  # "bf16" autocast where the device has native bf16 (else float32), or "none"
     seed: int = 0
     save_every: int = 200  # steps between resumable checkpoints
     log_every: int = 50
