@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from asrkit.cli.main import main
+from asrkit.train.precision import describe_precision
 from tests.conftest import SPEECH_LLM_CORPUS
 
 CONFIG = {"model": {"vocab_size": 300, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
@@ -34,6 +35,7 @@ def test_llm_pretrain_learns_and_resumes(tmp_path, capsys):
     assert (tmp_path / "llm" / "tokenizer.json").exists() and (tmp_path / "llm" / "model.safetensors").exists()
     log = (tmp_path / "exp" / "train.log").read_text()
     assert "loss/token" in log and "end of epoch 3" in log
+    assert f"; precision: {describe_precision('cpu', CONFIG['optim'].get('amp', 'bf16'))}\n" in log
     # --resume after the last epoch trains nothing more and writes the same model again.
     weights = (tmp_path / "llm" / "model.safetensors").read_bytes()
     assert main([*argv, "--exp", str(tmp_path / "exp"), "-o", str(tmp_path / "llm2"), "--resume"]) == 0

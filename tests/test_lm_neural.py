@@ -168,7 +168,8 @@ def test_lm_train_cli(spm, tmp_path, capsys):
     assert math.exp(-lm.score_sentences(dev).sum().item() / units) == pytest.approx(ppl[-1], rel=0.05)  # bf16 vs fp32
     assert (tmp_path / "lm.exp" / "checkpoint.pt").exists()
     assert cli([*args, "--resume"]) == 0
-    assert "resumed from" in (tmp_path / "lm.exp" / "train.log").read_text()
+    log = (tmp_path / "lm.exp" / "train.log").read_text()
+    assert "resumed from" in log and "; precision: " in log
     capsys.readouterr()
     assert cli(["lm", "train", "--text", str(tmp_path / "nope.txt"), "--tokenizer", str(spm.path),
                 "--output", str(tmp_path / "x")]) == 2

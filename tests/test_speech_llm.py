@@ -28,6 +28,7 @@ from asrkit.models.speech_llm import (
     split_multitask,
 )
 from asrkit.models.speech_llm.prompt import render_prompt
+from asrkit.train.precision import describe_precision
 from lm.interface import LanguageModel
 from tests.conftest import make_mooer_release
 
@@ -383,7 +384,8 @@ def test_trainer_end_to_end(parts, tmp_path):
     # resume: a finished run has nothing left to do and keeps its state
     t = SpeechLLMTrainer(*args)
     assert t.resume() and t.epoch == 2 and t.step == 3 + 2 * t.steps_per_epoch
-    assert "adapter CTC reading" in (tmp_path / "exp" / "train.log").read_text()
+    log = (tmp_path / "exp" / "train.log").read_text()
+    assert "adapter CTC reading" in log and f"; precision: {describe_precision('cpu', cfg.optim.amp)}\n" in log
     shutil.rmtree(tmp_path / "exp")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "egs" / "bible" / "local"))
 
-from bundle_speech_llm import _parent_logs, _parent_stages  # noqa: E402
+from bundle_speech_llm import _parent_logs, _parent_stages, _precision  # noqa: E402
 
 BUNDLED = Path(__file__).resolve().parents[1] / "asrkit" / "pretrained" / "bible-en-speechllm-tiny"
 
@@ -28,3 +28,14 @@ def test_parent_stages_of_hand_written_cards(tmp_path):
                                         "  - `b/train.log`: 2 epochs, 1.00 h wall clock, gpu"]
     (tmp_path / "README.md").write_text("# a card of a model trained from scratch\n\n- **Encoder**: x\n")
     assert _parent_stages(tmp_path) == []
+
+
+def test_card_precision_comes_from_the_log(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("2026-11-29 05:28:12 speech LLM 15.2M params, ...; world 1, cpu; "
+                   "precision: float32 (bf16 autocast asked; this cpu has no native bf16)\n"
+                   "2026-11-29 05:29:12 epoch 1 step 25 loss/token 2.292\n")
+    assert _precision(log, "bf16") == "float32 (bf16 autocast asked; this cpu has no native bf16)"
+    assert _precision(log, "bf16", "given by hand") == "given by hand"  # a log older than the line
+    log.write_text("2026-11-29 05:29:12 epoch 1 step 25 loss/token 2.292\n")
+    assert _precision(log, "bf16") == "bf16 autocast" and _precision(log, "none") == "float32"

@@ -50,3 +50,11 @@ def test_the_cpu_check_answers(fresh_caches):
 def test_unknown_mode_is_one_line(fresh_caches):
     with pytest.raises(UserError, match="optim.amp: unknown value 'fp8'"):
         _matmul_dtype("fp8")
+
+
+def test_describe_precision_says_what_the_trainer_computes(monkeypatch, fresh_caches):
+    monkeypatch.setattr(precision, "bf16_is_native", lambda device_type: True)
+    assert precision.describe_precision("cpu", "bf16") == "bf16 autocast"
+    assert precision.describe_precision("cpu", "none") == "float32"
+    monkeypatch.setattr(precision, "bf16_is_native", lambda device_type: False)
+    assert precision.describe_precision("cpu", "bf16") == "float32 (bf16 autocast asked; this cpu has no native bf16)"

@@ -36,7 +36,7 @@ from asrkit.models.speech_llm.tokenizer import LLMTokenizer, train_bpe_tokenizer
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import warmup_cosine
 from asrkit.train.loop import EpochTrainer
-from asrkit.train.precision import autocast
+from asrkit.train.precision import autocast, describe_precision
 from asrkit.utils.config_io import load_config
 
 
@@ -145,7 +145,8 @@ class LLMPretrainer(EpochTrainer):
         self.history: list[dict] = []
         n = sum(p.numel() for p in self.model.parameters())
         self.log(f"LLM {n / 1e6:.2f}M params, vocab {len(self.tok)}; {len(texts)} documents, {len(stream)} tokens, "
-                 f"{n_blocks} blocks of {o.block_size}, {self.steps_per_epoch} steps/epoch, world {self.world}")
+                 f"{n_blocks} blocks of {o.block_size}, {self.steps_per_epoch} steps/epoch, world {self.world}; "
+                 f"precision: {describe_precision(self.device.type, o.amp)}")
 
 
     def _nll(self, model, x: torch.Tensor) -> tuple[torch.Tensor, int]:

@@ -34,7 +34,7 @@ from asrkit.train import distributed
 from asrkit.train.batching import bucket_batches
 from asrkit.train.bookkeeping import warmup_cosine
 from asrkit.train.loop import EpochTrainer
-from asrkit.train.precision import autocast
+from asrkit.train.precision import autocast, describe_precision
 from asrkit.utils.config_io import from_dict, load_config
 from lm.neural.transformer_lm import TransformerLM, TransformerLMConfig, sentence_batch
 
@@ -146,7 +146,8 @@ class LMTrainer(EpochTrainer):
         units = sum(self.lengths) + len(self.lengths)
         self.log(f"LM {n / 1e6:.2f}M params; {len(self.train_sents)} train sentences ({units} units incl. </s>, "
                  f"{skipped} longer than {mcfg.max_len - 1} units skipped), {len(self.dev_sents)} dev sentences, "
-                 f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
+                 f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}; "
+                 f"precision: {describe_precision(self.device.type, o.amp)}")
 
     # ---- training ------------------------------------------------------------------------
     def _nll(self, model, sents: list[list[int]]) -> tuple[torch.Tensor, int]:

@@ -35,6 +35,15 @@ def _warn_emulated(device_type: str) -> None:
                   stacklevel=3)
 
 
+def describe_precision(device_type: str, amp: str) -> str:
+    """How a trainer with config value ``amp`` computes on ``device_type``, in words (its train.log says it)."""
+    if amp != "bf16":
+        return "float32"
+    if bf16_is_native(device_type):
+        return "bf16 autocast"
+    return f"float32 (bf16 autocast asked; this {device_type} has no native bf16)"
+
+
 def autocast(device_type: str, amp: str) -> contextlib.AbstractContextManager:
     """The forward pass's precision context for config value ``amp`` (``"bf16"`` or ``"none"``)."""
     if amp not in AMP_MODES:

@@ -41,7 +41,7 @@ from asrkit.models.speech_llm.prompt import TASK_PROMPTS
 from asrkit.train import distributed
 from asrkit.train.bookkeeping import epochs_schedule
 from asrkit.train.loop import EpochTrainer
-from asrkit.train.precision import autocast
+from asrkit.train.precision import autocast, describe_precision
 from asrkit.train.speech_llm_data import collate, encoder_cache, make_batches, make_examples
 from asrkit.utils.config_io import load_config
 from asrkit.utils.progress import progress
@@ -182,7 +182,8 @@ class SpeechLLMTrainer(EpochTrainer):
         n_all = sum(p.numel() for p in self.model.parameters())
         tasks = {t: sum(e.task == t for e in self.train_ex) for t in sorted({e.task for e in self.train_ex})}
         self.log(f"speech LLM {n_all / 1e6:.2f}M params, {n_train / 1e6:.2f}M trainable (adapter + LoRA); "
-                 f"train examples {tasks}; {self.steps_per_epoch} steps/epoch, world {self.world}, {self.device}")
+                 f"train examples {tasks}; {self.steps_per_epoch} steps/epoch, world {self.world}, {self.device}; "
+                 f"precision: {describe_precision(self.device.type, o.amp)}")
 
     def _load_adapter(self, folder: Path) -> None:
         """Start the adapter from a speech LLM folder's ``adapter.safetensors`` (continued training)."""

@@ -34,7 +34,7 @@ from asrkit.train.config import TrainConfig
 from asrkit.train.dataset import Example, make_batches
 from asrkit.train.frontends import train_frontend
 from asrkit.train.loop import EpochTrainer
-from asrkit.train.precision import autocast
+from asrkit.train.precision import autocast, describe_precision
 from asrkit.utils.safe_load import load_torch
 from decoders import ctc_greedy_search
 
@@ -131,7 +131,8 @@ class Trainer(EpochTrainer):
             hours = sum(e.frames for e in self.train_ex) * fe.frame_seconds / 3600
             self.log(f"model {n / 1e6:.2f}M params ({n_train / 1e6:.2f}M trainable); "
                      f"{len(self.train_ex)} train utts ({hours:.1f} h), "
-                     f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}")
+                     f"{self.steps_per_epoch} steps/epoch, world {self.world}, device {self.device}; "
+                     f"precision: {describe_precision(self.device.type, o.amp)}")
 
     # ---- initialisation from an earlier run ------------------------------------------------------
     def _adopt_units(self, init: Path, names: tuple[str, ...] = ("tokenizer.model", "am.mvn")) -> None:

@@ -61,6 +61,17 @@ def _parent_stages(parent: Path) -> list[str]:
     return [x for x in block.splitlines() if x.startswith("  - `")]
 
 
+def _precision(log: Path, amp: str, given: str | None = None) -> str:
+    """How a training computed: ``given`` (for logs older than the line), else the ``precision:`` its trainer
+    wrote into train.log (asrkit/train/precision.py), else what its config's ``amp`` asked for."""
+    if given:
+        return given
+    lines = [x for x in log.read_text().splitlines() if "; precision: " in x]
+    if lines:
+        return lines[-1].split("; precision: ", 1)[1].strip()
+    return "bf16 autocast" if amp == "bf16" else "float32"
+
+
 def _wall_hours(lines: list[str]) -> float:
     """Wall-clock hours between the first and last timestamped lines of a training log (restarts included)."""
     stamps = [time.mktime(time.strptime(x[:19], "%Y-%m-%d %H:%M:%S")) for x in lines if x[:4].isdigit()]
@@ -134,7 +145,8 @@ Bible-style text only.
   {llm['vocab_size']} (byte-level BPE trained here, with Qwen's `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`);
   {n_llm / 1e6:.2f}M parameters. Pretrained from scratch on the English WEB text of the training books
   (`data/lm/train_text_en.txt`) and the Spanish transcripts of `train_es`: {lcfg['optim']['epochs']} epochs,
-  blocks of {lcfg['optim']['block_size']} tokens, AdamW lr {lcfg['optim']['lr']}, bf16 autocast.
+  blocks of {lcfg['optim']['block_size']} tokens, AdamW lr {lcfg['optim']['lr']},
+  {_precision(llm_exp / 'train.log', lcfg['optim'].get('amp', 'bf16'))}.
 - **LoRA** (merged into `llm/` in this folder): r {lo['r']}, alpha {lo['alpha']}, dropout {lo['dropout']} on
   {', '.join(lo['target_modules'])}.
 - **Speech training** (adapter + LoRA only): `train_en` (asr: transcript) and `train_es` (ast: Spanish audio,
@@ -143,7 +155,8 @@ Bible-style text only.
   (`asrkit/models/speech_llm/aux_ctc.py`: CTC of the spoken transcript against the LLM's frozen embedding
   matrix, lr {o.get('ctc_lr')}; without it, 2 epochs left the audio unused), then MooER's answer loss for
   {o['epochs']} epochs, AdamW lr {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of
-  {o['max_tokens']} padded positions, bf16 autocast, seed {o['seed']}.
+  {o['max_tokens']} padded positions, {_precision(exp / 'train.log', o.get('amp', 'bf16'), precision)},
+  seed {o['seed']}.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
@@ -225,7 +238,7 @@ decoding interfaces; it knows espeak-ng voices and Bible-style text only.
   {o.get('ctc_weight', 0)} x the adapter CTC loss (`asrkit/models/speech_llm/aux_ctc.py`, kept as an
   auxiliary term so the adapter keeps emitting the spoken tokens' embeddings); {o['epochs']} epoch{plural},
   AdamW lr {o['lr']}, warmup {o['warmup_steps']} then cosine, batches of {o['max_tokens']} padded positions,
-  {precision or ('bf16 autocast' if o.get('amp', 'bf16') == 'bf16' else 'float32')}, seed {o['seed']}{wd_note}.
+  {_precision(exp / 'train.log', o.get('amp', 'bf16'), precision)}, seed {o['seed']}{wd_note}.
 - **Storage**: float16, {_size_mb(out):.1f} MB (`config.json`, `encoder.safetensors`, `am.mvn`,
   `adapter.safetensors`, `llm/`).
 
@@ -261,8 +274,8 @@ def main() -> None:
     ap.add_argument("--data-note", default=None,
                     help="the training data, as the card of a continued model says it [`train_en` (asr), ...]")
     ap.add_argument("--precision", default=None,
-                    help="how the continued run computed, where not as its config's amp says (e.g. float32 on a "
-                         "CPU without native bf16)")
+                    help="how the run computed, for a train.log older than its 'precision:' line (e.g. float32 "
+                         "on a CPU without native bf16)")
     args = ap.parse_args()
     if args.stage == "model":
         write_model(Path(args.exp), Path(args.out), args.tasks)
