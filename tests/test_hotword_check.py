@@ -182,3 +182,41 @@ def test_python_fallback_gives_the_same_answer(monkeypatch):
     monkeypatch.setenv("ASRKIT_NATIVE", "0")
     assert CtcHotwordCheck(HOT, {"die"}, VOCAB, _cost() + 1e-4)("babas die", LP) == native == "Barabas die"
     assert CtcHotwordCheck(HOT, {"die"}, VOCAB, _cost() - 1e-4)("babas die", LP) == "babas die"
+
+
+# --hotword-reject: "babas" (a hotword) written where the best path reads "die" (frames 0-1), then "x".
+REJ_LP = _frames([{4: 0.6, 1: 0.3}, {0: 0.6, 2: 0.3}, {5: 0.9}])
+REJ_HOT = [Hotword("babas", 1.0, (), "Babas"), Hotword("boltzmann", 1.0, ("babas",), "Boltzmann")]
+
+
+def test_reject_cost_is_the_gap_to_the_best_path_per_unit():
+    cost = np.log(0.6 / 0.3)  # two frames at 0.3 where the best path has 0.6, over two units (ba, bas)
+    hot = REJ_HOT[:1]
+    assert CtcHotwordCheck(hot, {"die", "x"}, VOCAB, 0.0, cost - 1e-4)("babas x", REJ_LP) == "die x"
+    assert CtcHotwordCheck(hot, {"die", "x"}, VOCAB, 0.0, cost + 1e-4)("babas x", REJ_LP) == "babas x"
+    # the best path's reading must be real words: else the hotword stays
+    assert CtcHotwordCheck(hot, {"x"}, VOCAB, 0.0, cost - 1e-4)("babas x", REJ_LP) == "babas x"
+    # an alias is a hotword's spelling too (the alias rewrite writes the phrase afterwards)
+    alias = REJ_HOT[1:]
+    assert CtcHotwordCheck(alias, {"die", "x"}, VOCAB, 0.0, cost - 1e-4)("babas x", REJ_LP) == "die x"
+    assert not CtcHotwordCheck(hot, {"die"}, VOCAB, 0.0, 0.0)
+
+
+def test_the_decoder_rejects_what_only_the_bonus_wrote(tmp_path):
+    hot, known = tmp_path / "h.txt", tmp_path / "k.txt"
+    hot.write_text("Babas\n")
+    known.write_text("die x\n")
+    base = dict(method="beam", beam=4, hotwords=str(hot), hotword_weight=2.0, known_words=str(known))
+    assert EmissionsDecoder(VOCAB, method="beam", beam=4).decode([REJ_LP]) == ["die x"]
+    assert EmissionsDecoder(VOCAB, **base).decode([REJ_LP]) == ["babas x"]
+    assert EmissionsDecoder(VOCAB, **base, hotword_reject=0.5).decode([REJ_LP]) == ["die x"]
+    assert EmissionsDecoder(VOCAB, **base, hotword_reject=1.0).decode([REJ_LP]) == ["babas x"]
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(hotword_reject=1.0), "needs --hotwords and --known-words"),
+    (dict(hotword_reject=-1.0, known_words="k.txt"), "--hotword-reject is a cost in nats per unit"),
+])
+def test_reject_flags_are_checked(settings, message):
+    with pytest.raises(UserError, match=message):
+        DecodeConfig(method="beam", **settings).check()

@@ -96,9 +96,12 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help="CTC: a run of output words not in --known-words whose frames the emissions spell as a "
                         "hotword within NATS per unit of their best path becomes the hotword; 0 = off "
                         f"[{d.hotword_check:g}]")
+    g.add_argument("--hotword-reject", type=float, default=None, metavar="NATS",
+                   help="CTC: a hotword the search wrote more than NATS per unit below the best path over its "
+                        "frames becomes that path's reading when it is words of --known-words; 0 = off "
+                        f"[{d.hotword_reject:g}]")
     g.add_argument("--known-words", default=None, metavar="FILE",
-                   help="--hotword-fuzzy/--hotword-check: text or ARPA file of real words, never replaced (e.g. "
-                        "the LM's text)")
+                   help="--hotword-fuzzy/-check/-reject: text or ARPA file of real words (e.g. the LM's text)")
     g.add_argument("--hotword-beam", type=int, default=None,
                    help="CTC: of the beam's hypotheses, up to this many are kept for partial hotword matches; "
                         f"the others are ranked without their provisional bonus (0: all with it) [{d.hotword_beam}]")

@@ -54,7 +54,9 @@ class DecodeConfig:
     hotword_fuzzy: float = 0.0  # unknown output words this close (normalised edits) to a hotword become it; 0 = off
     hotword_check: float = 0.0  # CTC: unknown output words the emissions spell as a hotword within this many nats
     # per unit of the best frame path become it; 0 = off (asrkit/inference/hotword_check.py)
-    known_words: str | None = None  # text/ARPA file of real words, never replaced by --hotword-fuzzy/--hotword-check
+    hotword_reject: float = 0.0  # CTC: a hotword the search wrote more than this many nats per unit below the best
+    # frame path over its frames becomes that path's reading when it is real words; 0 = off (same module)
+    known_words: str | None = None  # text/ARPA file of real words (--hotword-fuzzy/-check/-reject)
     ctc_weight: float = 0.0  # speech LLM, asr: weight of the adapter CTC prefix score (joint CTC/attention)
     llm: str | None = None  # speech LLM: the local Qwen2 folder a MooER release runs on (recorded by asrkit tune)
 
@@ -76,9 +78,11 @@ class DecodeConfig:
             read_hotwords(self.hotwords)  # a missing or empty file is refused before any model loads
         if not 0 <= self.hotword_fuzzy < 1:
             raise UserError(f"--hotword-fuzzy is a normalised edit distance in [0, 1), not {self.hotword_fuzzy}")
-        if not 0 <= self.hotword_check < float("inf"):
-            raise UserError(f"--hotword-check is a cost in nats per unit, >= 0 and finite, not {self.hotword_check}")
-        for flag, value in (("--hotword-fuzzy", self.hotword_fuzzy), ("--hotword-check", self.hotword_check)):
+        for flag, value in (("--hotword-check", self.hotword_check), ("--hotword-reject", self.hotword_reject)):
+            if not 0 <= value < float("inf"):
+                raise UserError(f"{flag} is a cost in nats per unit, >= 0 and finite, not {value}")
+        for flag, value in (("--hotword-fuzzy", self.hotword_fuzzy), ("--hotword-check", self.hotword_check),
+                            ("--hotword-reject", self.hotword_reject)):
             if value and not (self.hotwords and self.known_words):
                 raise UserError(f"{flag} needs --hotwords and --known-words (the real words it must never "
                                 "replace, e.g. the LM's text)")

@@ -46,17 +46,20 @@ def hotword_scorers(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]) -> l
 
 
 def hotword_check(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]):
-    """``--hotword-check``: the :class:`asrkit.inference.hotword_check.CtcHotwordCheck` of a CTC head, or None
-    (off, or no hotwords). A speech LLM has no CTC emissions to read: refused in one line."""
-    if not cfg.hotword_check or not hotwords:
+    """``--hotword-check`` / ``--hotword-reject``: the :class:`asrkit.inference.hotword_check.CtcHotwordCheck`
+    of a CTC head, or None (off, or no hotwords). A speech LLM has no CTC emissions to read: refused in one
+    line."""
+    if not (cfg.hotword_check or cfg.hotword_reject) or not hotwords:
         return None
     if head.kind != "ctc":
-        raise UserError("--hotword-check reads CTC emissions: it works on CTC models, not on a speech LLM (use "
+        flag = "--hotword-check" if cfg.hotword_check else "--hotword-reject"
+        raise UserError(f"{flag} reads CTC emissions: it works on CTC models, not on a speech LLM (use "
                         "--hotword-fuzzy there)")
     from asrkit.inference.hotword_aliases import read_known_words
     from asrkit.inference.hotword_check import CtcHotwordCheck
 
-    return CtcHotwordCheck(hotwords, read_known_words(cfg.known_words), head.tokenizer, cfg.hotword_check)
+    return CtcHotwordCheck(hotwords, read_known_words(cfg.known_words), head.tokenizer, cfg.hotword_check,
+                           cfg.hotword_reject)
 
 
 class Decoder:

@@ -24,6 +24,18 @@ models with CTC-based Word Spotter", Interspeech; a hotword's CTC score against 
 same frames), applied only to the output's unknown words, so it can neither split nor replace a real word.
 The Viterbi passes run in the compiled core, all candidates of a run in one call
 (:func:`decoders.ctc_alignment.ctc_viterbi_scores`).
+
+The same comparison in the other direction, ``reject_cost`` (``--hotword-reject``, nats per unit; 0 = off):
+a run of output words that spells a hotword (a phrase or an alias, as the search wrote it) costs
+
+    cost(h) = ( sum_{t=s}^{e-1} max_k log p_t(k)  -  log p_viterbi(h | x_{s:e}) ) / |h|_units
+
+over its frames; above ``reject_cost`` the context graph's bonus, not the audio, put it there, and when the
+best frame path over those frames reads as words of ``known_words`` (its units collapsed and detokenised:
+``glad`` where the search wrote the distractor ``gad``) that reading replaces it. A best path that is not
+made of real words (a garbled unseen name) leaves the hotword alone. This is the false-alarm side of the
+word spotter's score: Andrusenko et al. keep a spotted word only when its CTC score is close enough to the
+greedy path's over the same frames.
 """
 
 from __future__ import annotations
@@ -54,11 +66,13 @@ class CtcHotwordCheck:
     ``tokenizer``: the CTC model's units (``encode(text) -> ids`` and ``blank_id``); ``log_probs``: the (T, V)
     log-probabilities the text was decoded from."""
 
-    def __init__(self, hotwords: Sequence[Hotword], known_words: set[str], tokenizer: Any, max_cost: float):
+    def __init__(self, hotwords: Sequence[Hotword], known_words: set[str], tokenizer: Any, max_cost: float,
+                 reject_cost: float = 0.0):
         self.known = known_words
         self.tokenizer = tokenizer
         self.blank = int(tokenizer.blank_id)
         self.max_cost = float(max_cost)
+        self.reject_cost = float(reject_cost)
         self.target: dict[str, str] = {}  # spelling (phrase or alias) -> the phrase as the file writes it
         for h in hotwords:
             for spelling in (h.phrase, *h.aliases):
@@ -66,6 +80,7 @@ class CtcHotwordCheck:
         self.keys = list(self.target)
         self.letters = [k.replace(" ", "") for k in self.keys]
         self.skip = {w for k in self.keys for w in k.split()}
+        self._longest = max((len(k.split()) for k in self.keys), default=0)
         self._units: dict[str, list[int]] = {}
         self._nearest: dict[str, list[int]] = {}
         # Each spelling's units, once ([] when the units cannot spell it: never a candidate).
@@ -73,7 +88,7 @@ class CtcHotwordCheck:
         self._scores = viterbi_scorer()
 
     def __bool__(self) -> bool:
-        return self.max_cost > 0 and bool(self.keys)
+        return (self.max_cost > 0 or self.reject_cost > 0) and bool(self.keys)
 
     def _unknown(self, word: str) -> bool:
         return word.isalpha() and word not in self.known and word not in self.skip
@@ -91,10 +106,12 @@ class CtcHotwordCheck:
             return text
         words = text.split()
         norm = [normalized_word(w) for w in words]
-        unknown = [self._unknown(w) for w in norm]
-        # Nothing to align when no run of unknown words has a spelling near it (the lists are remembered).
-        if not any(self._candidates("".join(norm[i: i + n])) for i in range(len(words))
-                   for n in range(1, min(_MAX_WORDS, len(words) - i) + 1) if all(unknown[i: i + n])):
+        unknown = [self.max_cost > 0 and self._unknown(w) for w in norm]
+        spelled = self._spelled_runs(norm) if self.reject_cost > 0 else {}
+        # Nothing to align when no hotword was written and no run of unknown words has a spelling near it (the
+        # lists are remembered).
+        if not spelled and not any(self._candidates("".join(norm[i: i + n])) for i in range(len(words))
+                                   for n in range(1, min(_MAX_WORDS, len(words) - i) + 1) if all(unknown[i: i + n])):
             return text
         lp = log_probs.detach().float().cpu().numpy() if isinstance(log_probs, torch.Tensor) else log_probs
         lp = np.ascontiguousarray(lp, dtype=np.float32)
@@ -107,6 +124,11 @@ class CtcHotwordCheck:
         out: list[str] = []
         i = 0
         while i < len(words):
+            if i in spelled:  # a hotword the search wrote: kept, or replaced by the real words the audio reads
+                n = spelled[i]
+                out.append(self._reject(lp, spans, units, bounds, i, n) or " ".join(words[i: i + n]))
+                i += n
+                continue
             hit = None
             for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
                 if all(unknown[i: i + n]):
@@ -120,6 +142,47 @@ class CtcHotwordCheck:
                 out.append(words[i])
                 i += 1
         return " ".join(out)
+
+    def _spelled_runs(self, norm: Sequence[str]) -> dict[int, int]:
+        """Where the output spells a hotword (phrase or alias): start word -> number of words (longest first,
+        not overlapping)."""
+        runs: dict[int, int] = {}
+        i = 0
+        while i < len(norm):
+            for n in range(min(self._longest, len(norm) - i), 0, -1):
+                if " ".join(norm[i: i + n]) in self.target:
+                    runs[i] = n
+                    i += n
+                    break
+            else:
+                i += 1
+        return runs
+
+    def _frames(self, lp: np.ndarray, spans: list[tuple[int, int]], u0: int, u1: int) -> tuple[int, int]:
+        """The frames of units [u0, u1) of the aligned output, with the blanks up to the neighbouring units."""
+        start = spans[u0 - 1][1] if u0 > 0 else 0
+        end = spans[u1][0] if u1 < len(spans) else lp.shape[0]
+        return start, end
+
+    def _reject(self, lp: np.ndarray, spans: list[tuple[int, int]], units: list[int], bounds: list[int],
+                i: int, n: int) -> str | None:
+        """The real words that replace the hotword written as words[i:i+n], or None (it stays)."""
+        u0, u1 = bounds[i], bounds[i + n]
+        start, end = self._frames(lp, spans, u0, u1)
+        if u0 >= u1 or end <= start:
+            return None
+        frames = lp[start:end]
+        best = frames.argmax(axis=1)
+        ceiling = float(frames.max(axis=1).sum(dtype=np.float64))
+        score = float(self._scores(frames, [units[u0:u1]], self.blank)[0])
+        if (ceiling - score) / (u1 - u0) <= self.reject_cost:
+            return None
+        # The best frame path's reading: repeats merged, blanks dropped.
+        path = [int(k) for j, k in enumerate(best) if k != self.blank and (j == 0 or k != best[j - 1])]
+        reading = [normalized_word(w) for w in self.tokenizer.decode(path).split()]
+        if not reading or not all(w in self.known for w in reading):
+            return None
+        return " ".join(reading)
 
     def _word_units(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
         """The units of the whole text and where each word's units start (plus the end). Sentencepiece
@@ -157,8 +220,7 @@ class CtcHotwordCheck:
         u0, u1 = bounds[i], bounds[i + n]
         if not cands or u0 >= u1:
             return None
-        start = spans[u0 - 1][1] if u0 > 0 else 0
-        end = spans[u1][0] if u1 < len(spans) else lp.shape[0]
+        start, end = self._frames(lp, spans, u0, u1)
         if end <= start:
             return None
         # A character vocabulary puts the word delimiter before the run's letters: candidates get it too.

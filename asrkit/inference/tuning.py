@@ -21,7 +21,7 @@ from asrkit.inference.decode_config import DecodeConfig
 NUMERIC = {"beam": int, "nbest": int, "prune_topk": int, "max_active": int, "max_new_tokens": int,
            "lm_weight": float, "source_weight": float, "ilm_weight": float, "insertion_bonus": float,
            "word_bonus": float, "search_beam": float, "hotword_weight": float, "hotword_beam": int,
-           "hotword_fuzzy": float, "hotword_check": float,
+           "hotword_fuzzy": float, "hotword_check": float, "hotword_reject": float,
            "ctc_weight": float,
            "oov_penalty": float, "blank_penalty": float, "token_min_logp": float, "beam_prune_logp": float,
            "length_penalty": float,

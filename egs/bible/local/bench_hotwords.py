@@ -187,6 +187,9 @@ def main() -> None:
     ap.add_argument("--hotword-checks", default="0",
                     help="rows with hotwords: comma list (grid) of --hotword-check costs (nats per unit; needs "
                          "--known-words); 0 = off")
+    ap.add_argument("--hotword-rejects", default="0",
+                    help="rows with hotwords: comma list (grid) of --hotword-reject costs (nats per unit; needs "
+                         "--known-words); 0 = off")
     args = ap.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -242,10 +245,11 @@ def main() -> None:
             weights = (args.fusion_hotword_weights if fusion and args.fusion_hotword_weights else args.hotword_weights)
             beams = (args.fusion_hotword_beams if fusion and args.fusion_hotword_beams else args.hotword_beams)
             checks = [float(c) for c in args.hotword_checks.split(",")]
-            grid = ([(float(w), int(h), c) for w in weights.split(",") for h in beams.split(",") for c in checks]
-                    if size else [(0.0, 0, 0.0)])
-            for w, hb, check in grid:
-                fuzzy = dict(hotword_fuzzy=args.hotword_fuzzy, hotword_check=check,
+            rejects = [float(c) for c in args.hotword_rejects.split(",")]
+            grid = ([(float(w), int(h), c, r) for w in weights.split(",") for h in beams.split(",") for c in checks
+                     for r in rejects] if size else [(0.0, 0, 0.0, 0.0)])
+            for w, hb, check, reject in grid:
+                fuzzy = dict(hotword_fuzzy=args.hotword_fuzzy, hotword_check=check, hotword_reject=reject,
                              known_words=args.known_words) if path else {}
                 dec = EmissionsDecoder(vocab, **base, hotwords=str(path) if path else None, hotword_weight=w,
                                        hotword_beam=hb, **fuzzy)
@@ -260,13 +264,13 @@ def main() -> None:
                 secs, first = min(times), times[0]
                 metrics = score(refs, hyps, set(biased), list_words)
                 row = {"phrases": size, "aliases": alias, "fusion": fusion, "hotword_weight": w, "hotword_beam": hb,
-                       "hotword_check": check,
+                       "hotword_check": check, "hotword_reject": reject,
                        "seconds": round(secs, 2), "first_seconds": round(first, 2),
                        **{k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}}
                 results.append(row)
                 if args.dump_hyps:
                     name = (f"{size}_{'alias' if alias else 'plain'}_{'sf' if fusion else 'beam'}_w{w:g}_hb{hb}"
-                            f"{f'_c{check:g}' if check else ''}.txt")
+                            f"{f'_c{check:g}' if check else ''}{f'_r{reject:g}' if reject else ''}.txt")
                     (out / "hyps").mkdir(exist_ok=True)
                     (out / "hyps" / name).write_text(
                         "".join(f"{r['id']}\t{h}\n" for r, h in zip(test, hyps)), encoding="utf-8")
@@ -274,9 +278,10 @@ def main() -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     plain = {r["fusion"]: r["seconds"] for r in results if not r["phrases"]}
     plain_first = {r["fusion"]: r["first_seconds"] for r in results if not r["phrases"]}
-    print("| phrases | aliases | shallow fusion | hotword weight | hotword beam | hotword check | WER % "
-          "| name recall % | B-WER % | U-WER % | false names | search s | time vs 0 phrases | first run vs 0 phrases |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| phrases | aliases | shallow fusion | hotword weight | hotword beam | hotword check | hotword reject "
+          "| WER % | name recall % | B-WER % | U-WER % | false names | search s | time vs 0 phrases "
+          "| first run vs 0 phrases |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         hot = r["phrases"] > 0
         ratio = f"{r['seconds'] / plain[r['fusion']]:.2f}x" if r["fusion"] in plain and plain[r["fusion"]] else "-"
@@ -285,6 +290,7 @@ def main() -> None:
         print(f"| {r['phrases']} | {'yes' if r['aliases'] else 'no'} | {'yes' if r['fusion'] else 'no'} "
               f"| {r['hotword_weight'] if hot else '-'} "
               f"| {r['hotword_beam'] if hot else '-'} | {r['hotword_check'] if hot and r['hotword_check'] else '-'} "
+              f"| {r.get('hotword_reject') if hot and r.get('hotword_reject') else '-'} "
               f"| {r['wer']:.2f} | {r['recall']:.1f} | {r['b_wer']:.1f} "
               f"| {r['u_wer']:.2f} | {r['false_names']} | {r['seconds']:.1f} | {ratio} | {cold} |")
 
