@@ -10,7 +10,8 @@
 #   exp=exp/speech_llm_v15 local/continue_speech_llm.sh fusion # the fusion table of the bundle (needs run.sh stage 5's word LMs)
 # Variables: conf (training config), epochs, threads (torch threads of the training), init (the folder to
 # continue from, copied to EXP/parent; a path not found from egs/bible is taken from the repository root),
-# dev_n / test_n (subset sizes, seeded like every subset of the recipe), hardware / data_note (card text).
+# dev_n / test_n (subset sizes, seeded like every subset of the recipe), hardware / data_note (card text),
+# precision (card text for a train.log older than its "precision:" line, which the card reads otherwise).
 # Training resumes from EXP/train/checkpoint.pt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,11 +47,6 @@ data_note() {  # the training sets as the card says them, with the example count
   local n; n=$(grep -o "train examples {[^}]*}" $exp/train/train.log | tail -n 1)
   local en es; en=$(printf ' + `%s`' "${en_sets[@]}"); es=$(printf ' + `%s`' "${es_sets[@]}")
   echo "${en# + } (asr), ${es# + } (ast and asr_ast); ${n#train }"
-}
-
-precision() {  # what the trainers compute in on this machine (asrkit/train/precision.py)
-  $python -c "from asrkit.train.precision import bf16_is_native as n
-print('bf16 autocast' if n('cpu') else 'float32 (bf16 autocast asked; this CPU has no native bf16)')"
 }
 
 case "${1:?train | dev | test | card | fusion}" in
@@ -91,7 +87,7 @@ card)
   $python local/bundle_speech_llm.py --exp $exp/train --parent $parent --out $exp/bundle/$name --stage card \
     --decode $exp/bundle/decode --max-utts "$test_n" \
     --hardware "${hardware:-a 2-core x86-64 CPU ($threads threads)}" --data-note "${data_note:-$(data_note)}" \
-    --precision "${precision:-$(precision)}"
+    ${precision:+--precision "$precision"}
   ;;
 fusion)
   # The fusion table of the new bundle (local/run_speech_llm_fusion.sh with v10's grids: tuned on the dev sets,
