@@ -113,36 +113,44 @@ def test_character_vocabulary_keeps_the_word_delimiter():
     assert CtcHotwordCheck(HOT, {"die"}, vocab, cost - 1e-3)("die babas", lp) == "die babas"
 
 
-def test_cli_decodes_saved_emissions_with_the_check(tmp_path, capsys):
-    """`asrkit decode --emissions --tokens --hotwords --hotword-check --known-words`: the flag reaches the
-    engine; a speech LLM would refuse it (it has no CTC emissions to read)."""
+def _cli_decoder(tmp_path, capsys, chars: list[str], rows: list[dict[int, float]], hotwords: str, known: str,
+                 weight: str):
+    """``decode(*flags) -> text``: `asrkit decode --emissions --tokens --hotwords --known-words` on one utterance
+    of hand-built letter emissions (each frame's listed units get their probability, the rest share the rest)."""
     import json
 
     from asrkit.cli.main import main
 
-    chars = ["<blk>", "|", "a", "b", "r", "s", "d", "i", "e"]
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("".join(f"{c} {i}\n" for i, c in enumerate(chars)))
-    idx = {c: i for i, c in enumerate(chars)}
-    rows = [{idx[c]: 0.9} for c in "die|ba"] + [{0: 0.5, idx["r"]: 0.3}, {0: 0.5, idx["a"]: 0.3}]
-    rows += [{idx[c]: 0.9} for c in "bas"]
     lp = np.zeros((len(rows), len(chars)), dtype=np.float32)
     for t, row in enumerate(rows):
         rest = (1 - sum(row.values())) / (len(chars) - len(row))
         lp[t] = np.log([row.get(k, rest) for k in range(len(chars))])
     npz = tmp_path / "em.npz"
     np.savez(npz, utt=lp)
-    hot, known = tmp_path / "h.txt", tmp_path / "k.txt"
-    hot.write_text("Barabas\n")
-    known.write_text("die\n")
+    hot, words = tmp_path / "h.txt", tmp_path / "k.txt"
+    hot.write_text(hotwords)
+    words.write_text(known)
 
     def decode(*extra: str) -> str:
-        out = tmp_path / f"out{len(extra)}.jsonl"
+        out = tmp_path / f"out{'_'.join(extra)}.jsonl"
         assert main(["decode", "-q", "--emissions", str(npz), "--tokens", str(tokens), "--method", "beam",
-                     "--hotwords", str(hot), "--hotword-weight", "0.1", "--known-words", str(known), *extra,
+                     "--hotwords", str(hot), "--hotword-weight", weight, "--known-words", str(words), *extra,
                      "-o", str(out)]) == 0, capsys.readouterr().err
         return json.loads(out.read_text())["text"]
 
+    return decode
+
+
+def test_cli_decodes_saved_emissions_with_the_check(tmp_path, capsys):
+    """`asrkit decode --emissions --tokens --hotwords --hotword-check --known-words`: the flag reaches the
+    engine; a speech LLM would refuse it (it has no CTC emissions to read)."""
+    chars = ["<blk>", "|", "a", "b", "r", "s", "d", "i", "e"]
+    idx = {c: i for i, c in enumerate(chars)}
+    rows = [{idx[c]: 0.9} for c in "die|ba"] + [{0: 0.5, idx["r"]: 0.3}, {0: 0.5, idx["a"]: 0.3}]
+    rows += [{idx[c]: 0.9} for c in "bas"]
+    decode = _cli_decoder(tmp_path, capsys, chars, rows, "Barabas\n", "die\n", "0.1")
     assert decode() == "die babas"
     assert decode("--hotword-check", "1.0") == "die Barabas"
 
@@ -226,33 +234,11 @@ def test_cli_rejects_on_a_character_vocabulary(tmp_path, capsys):
     """`asrkit decode --emissions --tokens --hotword-reject` with wav2vec2-style letters: the written hotword's
     units start with the word delimiter, and the best path over them reads "die" (0.6 against 0.3 per letter:
     3 ln 2 over the four units |, b, a, s = 0.52 nats per unit)."""
-    import json
-
-    from asrkit.cli.main import main
-
     chars = ["<blk>", "|", "a", "b", "s", "d", "i", "e", "x"]
-    tokens = tmp_path / "tokens.txt"
-    tokens.write_text("".join(f"{c} {i}\n" for i, c in enumerate(chars)))
     idx = {c: i for i, c in enumerate(chars)}
     rows = [{idx["x"]: 0.9}, {idx["|"]: 0.9}]
     rows += [{idx["d"]: 0.6, idx["b"]: 0.3}, {idx["i"]: 0.6, idx["a"]: 0.3}, {idx["e"]: 0.6, idx["s"]: 0.3}]
-    lp = np.zeros((len(rows), len(chars)), dtype=np.float32)
-    for t, row in enumerate(rows):
-        rest = (1 - sum(row.values())) / (len(chars) - len(row))
-        lp[t] = np.log([row.get(k, rest) for k in range(len(chars))])
-    npz = tmp_path / "em.npz"
-    np.savez(npz, utt=lp)
-    hot, known = tmp_path / "h.txt", tmp_path / "k.txt"
-    hot.write_text("bas\n")
-    known.write_text("die x\n")
-
-    def decode(*extra: str) -> str:
-        out = tmp_path / f"out{'_'.join(extra)}.jsonl"
-        assert main(["decode", "-q", "--emissions", str(npz), "--tokens", str(tokens), "--method", "beam",
-                     "--hotwords", str(hot), "--hotword-weight", "2", "--known-words", str(known), *extra,
-                     "-o", str(out)]) == 0, capsys.readouterr().err
-        return json.loads(out.read_text())["text"]
-
+    decode = _cli_decoder(tmp_path, capsys, chars, rows, "bas\n", "die x\n", "2")
     assert decode() == "x bas"
     assert decode("--hotword-reject", "0.4") == "x die"
     assert decode("--hotword-reject", "0.6") == "x bas"
