@@ -81,6 +81,7 @@ class CtcHotwordCheck:
         self.letters = [k.replace(" ", "") for k in self.keys]
         self.skip = {w for k in self.keys for w in k.split()}
         self._longest = max((len(k.split()) for k in self.keys), default=0)
+        self._first = {k.split()[0] for k in self.keys}  # most output words start no spelling: one look-up
         self._units: dict[str, list[int]] = {}
         self._nearest: dict[str, list[int]] = {}
         # Each spelling's units, once ([] when the units cannot spell it: never a candidate).
@@ -147,8 +148,13 @@ class CtcHotwordCheck:
         """Where the output spells a hotword (phrase or alias): start word -> number of words (longest first,
         not overlapping)."""
         runs: dict[int, int] = {}
+        if self._first.isdisjoint(norm):
+            return runs
         i = 0
         while i < len(norm):
+            if norm[i] not in self._first:
+                i += 1
+                continue
             for n in range(min(self._longest, len(norm) - i), 0, -1):
                 if " ".join(norm[i: i + n]) in self.target:
                     runs[i] = n

@@ -126,6 +126,9 @@ class AliasRewriter:
     def __call__(self, text: str) -> str:
         if not self.target:
             return text
+        # Most texts hold no alias's first word: decided by one scan in C, before any per-word Python.
+        if self.first_words.isdisjoint(map(str.lower, _ALIAS_WORD.findall(text))):
+            return text
         words = [(m.start(), m.end(), m.group(0).lower()) for m in _ALIAS_WORD.finditer(text)]
         out, done, i = [], 0, 0
         while i < len(words):
