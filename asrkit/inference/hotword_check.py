@@ -178,12 +178,12 @@ class CtcHotwordCheck:
         if u0 >= u1 or end <= start:
             return None
         frames = lp[start:end]
-        best = frames.argmax(axis=1)
         ceiling = float(frames.max(axis=1).sum(dtype=np.float64))
         score = float(self._scores(frames, [units[u0:u1]], self.blank)[0])
         if (ceiling - score) / (u1 - u0) <= self.reject_cost:
             return None
-        # The best frame path's reading: repeats merged, blanks dropped.
+        # The best frame path's reading (only for a hotword that goes): repeats merged, blanks dropped.
+        best = frames.argmax(axis=1)
         path = [int(k) for j, k in enumerate(best) if k != self.blank and (j == 0 or k != best[j - 1])]
         reading = [normalized_word(w) for w in self.tokenizer.decode(path).split()]
         if not reading or not all(w in self.known for w in reading):

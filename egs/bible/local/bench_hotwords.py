@@ -290,7 +290,7 @@ def main() -> None:
         print(f"| {r['phrases']} | {'yes' if r['aliases'] else 'no'} | {'yes' if r['fusion'] else 'no'} "
               f"| {r['hotword_weight'] if hot else '-'} "
               f"| {r['hotword_beam'] if hot else '-'} | {r['hotword_check'] if hot and r['hotword_check'] else '-'} "
-              f"| {r.get('hotword_reject') if hot and r.get('hotword_reject') else '-'} "
+              f"| {r['hotword_reject'] if hot and r['hotword_reject'] else '-'} "
               f"| {r['wer']:.2f} | {r['recall']:.1f} | {r['b_wer']:.1f} "
               f"| {r['u_wer']:.2f} | {r['false_names']} | {r['seconds']:.1f} | {ratio} | {cold} |")
 
