@@ -46,6 +46,22 @@ def test_bad_emissions_get_one_line(make, message):
         log_prob_items(make(), vocab_size=5)
 
 
+@pytest.mark.parametrize("special", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("n_special", [1, 4, 5])
+def test_the_quick_finite_test_decides_as_the_element_wise_one(special, n_special):
+    """A frame passes when any of its scores is finite, whatever the others are (NaN, +inf, -inf); the frame
+    maximum decides first and the element-wise test only where it is not finite."""
+    e = _logits(0, 3)
+    e[1, :n_special] = special
+    ok = bool(np.isfinite(e).any(axis=-1).all())
+    if ok:
+        log_prob_items([e], vocab_size=5)
+    else:
+        with pytest.raises(UserError, match="emissions 0: a frame without any finite score"):
+            log_prob_items([e], vocab_size=5)
+    assert ok == (n_special < 5)
+
+
 def test_lengths_outside_the_batch_are_refused():
     with pytest.raises(UserError, match="lengths must be 2 values in 0..4 frames"):
         log_prob_items(np.zeros((2, 4, 5), dtype=np.float32), lengths=[4, 5], vocab_size=5)

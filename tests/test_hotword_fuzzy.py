@@ -80,3 +80,19 @@ def test_length_filter_and_memo_match_the_brute_force_search(names, words, dista
             hit = process.extractOne(w, f.keys, scorer=Levenshtein.normalized_distance, score_cutoff=distance)
             expected = f.target[hit[0]] if hit else None
         assert f.nearest(w) == expected
+
+
+_TEXT_WORDS = ["abd", "Abd", "god's", "God’s", "Zebedee", "zebede", "the", "The", "a", "x1", "ébd", "ab-d", "JOHN's"]
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_TEXT_WORDS), st.sampled_from([" ", ", ", ". ", "-", "'"])), max_size=10),
+       st.sampled_from([0.2, 0.34, 0.5]))
+def test_quick_return_equals_the_word_by_word_substitution(parts, distance):
+    """A text returned before the substitution (no word would change) is the text the substitution writes."""
+    text = "".join(w + sep for w, sep in parts)
+    hot = [Hotword("zebedee", 1.0, ("zebde",), "Zebedee"), Hotword("abdon", 1.0, (), "Abdon")]
+    f = FuzzyHotwords(hot, {"the", "a", "god's", "abd"}, distance)
+    slow = FuzzyHotwords(hot, {"the", "a", "god's", "abd"}, distance)
+    slow._changes = lambda word: True  # noqa: SLF001 - always the substitution
+    assert f(text) == slow(text)

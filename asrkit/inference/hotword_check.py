@@ -60,6 +60,17 @@ _MEMO_SIZE = 100_000  # remembered spellings and candidate lists (garbled words 
 # without bound)
 
 
+class _NormalisedWords(dict):
+    """Output word -> :func:`normalized_word` of it, remembered (read with one C-level map over a text's words);
+    at most ``_MEMO_SIZE`` words are kept."""
+
+    def __missing__(self, word: str) -> str:
+        norm = normalized_word(word)
+        if len(self) < _MEMO_SIZE:
+            self[word] = norm
+        return norm
+
+
 class CtcHotwordCheck:
     """``CtcHotwordCheck(hotwords, known_words, tokenizer, max_cost)(text, log_probs) -> text`` (module doc).
 
@@ -81,7 +92,12 @@ class CtcHotwordCheck:
         self.letters = [k.replace(" ", "") for k in self.keys]
         self.skip = {w for k in self.keys for w in k.split()}
         self._longest = max((len(k.split()) for k in self.keys), default=0)
-        self._first = {k.split()[0] for k in self.keys}  # most output words start no spelling: one look-up
+        self._first = {k.split()[0] for k in self.keys}
+        # A text spells a hotword only if it holds a one-word spelling or the first two words of a longer one
+        # side by side: set tests in C before any per-word Python (short first words such as "a" are common).
+        self._single = {k for k in self.keys if " " not in k}
+        self._openings = {tuple(k.split()[:2]) for k in self.keys if " " in k}
+        self._norm = _NormalisedWords()
         self._units: dict[str, list[int]] = {}
         self._nearest: dict[str, list[int]] = {}
         # Each spelling's units, once ([] when the units cannot spell it: never a candidate).
@@ -90,9 +106,6 @@ class CtcHotwordCheck:
 
     def __bool__(self) -> bool:
         return (self.max_cost > 0 or self.reject_cost > 0) and bool(self.keys)
-
-    def _unknown(self, word: str) -> bool:
-        return word.isalpha() and word not in self.known and word not in self.skip
 
     def _spell(self, text: str) -> list[int]:
         units = self._units.get(text)
@@ -106,18 +119,22 @@ class CtcHotwordCheck:
         if not self:
             return text
         words = text.split()
-        norm = [normalized_word(w) for w in words]
-        unknown = [self.max_cost > 0 and self._unknown(w) for w in norm]
+        norm = list(map(self._norm.__getitem__, words))
+        unknown = [False] * len(words)
+        if self.max_cost > 0:
+            # The unknown words by set differences (most output words are known), then their places.
+            odd = {w for w in set(norm).difference(self.known).difference(self.skip) if w.isalpha()}
+            unknown = list(map(odd.__contains__, norm)) if odd else unknown
         spelled = self._spelled_runs(norm) if self.reject_cost > 0 else {}
         # Nothing to align when no hotword was written and no run of unknown words has a spelling near it (the
         # lists are remembered).
-        if not spelled and not any(self._candidates("".join(norm[i: i + n])) for i in range(len(words))
+        if not spelled and not any(self._candidates("".join(norm[i: i + n])) for i in range(len(words)) if unknown[i]
                                    for n in range(1, min(_MAX_WORDS, len(words) - i) + 1) if all(unknown[i: i + n])):
             return text
         lp = log_probs.detach().float().cpu().numpy() if isinstance(log_probs, torch.Tensor) else log_probs
         lp = np.ascontiguousarray(lp, dtype=np.float32)
         units, bounds = self._word_units(words)
-        if any(u < 0 for u in units):  # a character the units cannot spell (punctuation of a token list)
+        if units and min(units) < 0:  # a character the units cannot spell (punctuation of a token list)
             return text
         spans = ctc_forced_align(lp, units, self.blank)
         if spans is None:
@@ -129,6 +146,10 @@ class CtcHotwordCheck:
                 n = spelled[i]
                 out.append(self._reject(lp, spans, units, bounds, i, n) or " ".join(words[i: i + n]))
                 i += n
+                continue
+            if not unknown[i]:
+                out.append(words[i])
+                i += 1
                 continue
             hit = None
             for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
@@ -148,7 +169,7 @@ class CtcHotwordCheck:
         """Where the output spells a hotword (phrase or alias): start word -> number of words (longest first,
         not overlapping)."""
         runs: dict[int, int] = {}
-        if self._first.isdisjoint(norm):
+        if self._single.isdisjoint(norm) and self._openings.isdisjoint(zip(norm, norm[1:])):
             return runs
         i = 0
         while i < len(norm):

@@ -80,6 +80,14 @@ class FuzzyHotwords:
     def __call__(self, text: str) -> str:
         if not self:
             return text
+        # Most output words are known words, hotwords or words of a phrase (set differences in C), and the
+        # rest are mostly garbled words met before, whose answer is remembered: a text none of whose words
+        # changes is returned before the per-word substitution. (A word of those sets is normalised text
+        # already, and normalising is idempotent, so it is one that fix() leaves alone.)
+        # (One set argument per call: with several, CPython walks each argument, here the whole vocabulary.)
+        rest = set(_WORD.findall(text)).difference(self.known).difference(self.target).difference(self.phrase_words)
+        if not any(self._changes(w) for w in rest):
+            return text
 
         def fix(m: re.Match) -> str:
             word = m.group(0)
@@ -89,3 +97,8 @@ class FuzzyHotwords:
             return self.nearest(norm) or word
 
         return _WORD.sub(fix, text)
+
+    def _changes(self, word: str) -> bool:
+        """Whether fix() would replace the output word ``word``."""
+        norm = normalized_word(word)
+        return bool(norm) and " " not in norm and self.nearest(norm) is not None

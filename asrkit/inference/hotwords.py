@@ -118,7 +118,11 @@ class AliasRewriter:
     def __init__(self, hotwords: Sequence[Hotword]):
         self.target = {a: h.display or h.phrase for h in hotwords for a in h.aliases}
         self.max_words = max((len(a.split()) for a in self.target), default=0)
-        self.first_words = {a.split()[0] for a in self.target}  # most words start no alias: one set look-up
+        self.first_words = {a.split()[0] for a in self.target}
+        # The quick test of __call__: a text can hold an alias only if it holds a one-word alias or the first
+        # two words of a longer one side by side (short first words such as "a" or "the" are in most texts).
+        self.single = {a for a in self.target if " " not in a}
+        self.openings = {tuple(a.split()[:2]) for a in self.target if " " in a}
 
     def __bool__(self) -> bool:
         return bool(self.target)
@@ -126,8 +130,9 @@ class AliasRewriter:
     def __call__(self, text: str) -> str:
         if not self.target:
             return text
-        # Most texts hold no alias's first word: decided by one scan in C, before any per-word Python.
-        if self.first_words.isdisjoint(map(str.lower, _ALIAS_WORD.findall(text))):
+        # Most texts hold no alias: decided by set tests in C, before any per-word Python.
+        lower = list(map(str.lower, _ALIAS_WORD.findall(text)))
+        if self.single.isdisjoint(lower) and self.openings.isdisjoint(zip(lower, lower[1:])):
             return text
         words = [(m.start(), m.end(), m.group(0).lower()) for m in _ALIAS_WORD.finditer(text)]
         out, done, i = [], 0, 0

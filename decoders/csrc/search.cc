@@ -60,9 +60,13 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
     callback_of_slot_.push_back(s.native ? -1 : n_callbacks_++);
   }
   if (opts_.hotword_beam < 0) throw std::invalid_argument("hotword_beam must be >= 0");
-  for (const Slot& s : slots_) {
-    if (s.native && s.native->Holds() && opts_.hotword_beam > 0) holds_ = true;
-    if (s.native && s.native->Prefetches()) prefetch_ = true;
+  for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
+    NativeScorer* native = slots_[s].native;
+    if (!native) continue;
+    if (native->Holds()) holders_.push_back(Holder{native, slots_[s].weight, k});
+    if (native->Holds() && opts_.hotword_beam > 0) holds_ = true;
+    if (native->Prefetches()) prefetch_ = true;
+    ++k;
   }
   if (opts_.recombine && n_callbacks_ > 0) {
     throw std::invalid_argument("recombine: a callback scorer's states cannot be compared");
@@ -95,12 +99,7 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
 
 double PrefixSearch::HeldOf(int32_t node) const {
   double h = 0.0;
-  for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
-    if (!slots_[s].native) continue;
-    const int32_t state = nstate_[static_cast<size_t>(node) * n_native_ + k];
-    if (slots_[s].native->Holds()) h += slots_[s].weight * slots_[s].native->Held(state);
-    ++k;
-  }
+  for (const Holder& x : holders_) h += x.weight * x.scorer->Held(nstate_[static_cast<size_t>(node) * n_native_ + x.k]);
   return h;
 }
 

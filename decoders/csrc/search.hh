@@ -127,6 +127,12 @@ class PrefixSearch {
   std::vector<int> callback_of_slot_;  // index among callbacks, or -1
   int n_native_ = 0, n_callbacks_ = 0, n_frames_ = 0;
   bool holds_ = false;  // hotword_beam > 0 and some native scorer holds provisional scores
+  struct Holder {
+    NativeScorer* scorer;
+    double weight;
+    int k;  // its index among the native scorers (column of nstate_)
+  };
+  std::vector<Holder> holders_;  // the native scorers that hold a provisional score (HeldOf sums them)
   bool prefetch_ = false;  // some native scorer prefetches (ExpandUtterance's look-ahead pass)
 
   // Trie: node -> parent, unit; native scorers' state and score per node (n_native_ per node).
