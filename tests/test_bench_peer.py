@@ -158,3 +158,36 @@ def test_reuse_tuned_json(tmp_path):
     assert bench._glue_negative_lists(["--ours-min-logp", "-8,-5", "--beams", "8"]) == [
         "--ours-min-logp=-8,-5", "--beams", "8"]
     assert bench._glue_negative_lists(["--ours-min-logp", "--beams"]) == ["--ours-min-logp", "--beams"]
+
+
+def test_hotword_peer_bench_on_a_name_the_model_misreads(tmp_path):
+    """bench/peer_hotwords.py end to end on synthetic emissions: the spoken name loses to a near spelling by
+    a hair; with the name as a hotword asrkit writes it, and both decoders' rows are in the report."""
+    spec = importlib.util.spec_from_file_location("peer_hotwords", ROOT / "bench" / "peer_hotwords.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    import numpy as np
+
+    corpus = ["the cat saw zed", "the cat saw zad", "a dog saw the cat", "zed and zad saw a dog"] * 20
+    tok = train_tokenizer(corpus, tmp_path / "sp.model", vocab_size=30)
+    said, written = "the cat saw zed", "the cat saw zad"
+    target, wrong = tok.encode(said), tok.encode(written)
+    assert len(target) == len(wrong) and sum(a != b for a, b in zip(target, wrong)) == 1
+    np.savez(tmp_path / "e.npz", u1=_emissions(tok, target, wrong).numpy(),
+             u2=_emissions(tok, tok.encode("a dog saw the cat"), None).numpy())
+    (tmp_path / "m.jsonl").write_text('{"id": "u1", "text": "The cat saw Zed."}\n'
+                                      '{"id": "u2", "text": "A dog saw the cat."}\n')
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "biased_names.txt").write_text("zed\n")
+    (lists / "hotwords_1.txt").write_text("zed\n")
+    out = tmp_path / "r.md"
+    assert mod.main(["--emissions", str(tmp_path / "e.npz"), "--test", str(tmp_path / "m.jsonl"),
+                     "--lists", str(lists), "--tokens", str(tmp_path / "sp.model"), "--sizes", "0,1",
+                     "--max-utts", "0", "--repeats", "1", "--pyctc-weights", "10", "--no-full",
+                     "--out", str(out)]) == 0
+    rows = {(r["decoder"], r["phrases"]): r for r in json.loads(out.with_suffix(".json").read_text())["rows"]}
+    assert set(rows) == {("pyctcdecode", 0), ("asrkit", 0), ("pyctcdecode", 1), ("asrkit", 1)}
+    assert rows["asrkit", 0]["recall"] == 0.0 and rows["asrkit", 1]["recall"] == 100.0
+    assert rows["asrkit", 1]["wer"] == 0.0 and rows["pyctcdecode", 0]["recall"] == 0.0
+    assert "| pyctcdecode | 1 | 10.0 |" in out.read_text()

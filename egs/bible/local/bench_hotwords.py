@@ -41,6 +41,7 @@ from asrkit.inference.espeak_tts import speak
 from asrkit.inference.hotword_aliases import choose_aliases, format_hotwords, model_readings, read_known_words
 from asrkit.inference.hotwords import read_hotwords
 from asrkit.inference.recognizer import Recognizer
+from asrkit.metrics.biased_words import biased_word_scores
 from asrkit.text import normalize_text
 from decoders.vocabulary import Vocabulary
 
@@ -69,56 +70,6 @@ def proper_names(texts: list[str], also_lower: list[str] = ()) -> Counter:
                 elif k > 0 and w.lower() not in ("i", "god", "lord"):
                     caps[normalize_text(w)] += 1
     return Counter({w: c for w, c in caps.items() if w not in lower and len(w) >= 3 and w.isalpha()})
-
-
-def align(ref: list[str], hyp: list[str]) -> list[tuple[str | None, str | None]]:
-    """Levenshtein alignment as (ref word or None, hyp word or None) pairs."""
-    n, m = len(ref), len(hyp)
-    d = np.zeros((n + 1, m + 1), dtype=np.int32)
-    d[:, 0], d[0, :] = np.arange(n + 1), np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]))
-    out, i, j = [], n, m
-    while i or j:
-        if i and j and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
-            out.append((ref[i - 1], hyp[j - 1]))
-            i, j = i - 1, j - 1
-        elif i and d[i, j] == d[i - 1, j] + 1:
-            out.append((ref[i - 1], None))
-            i -= 1
-        else:
-            out.append((None, hyp[j - 1]))
-            j -= 1
-    return out[::-1]
-
-
-def score(refs: list[str], hyps: list[str], biased: set[str], listed: set[str] = frozenset()) -> dict:
-    """WER, biased-word recall, B-WER / U-WER (WeNet/icefall) and false names: output words of the hotword list
-    (``listed``: every word of its phrases, distractors included) where the reference has another word."""
-    errs = n = b_err = b_n = u_err = u_n = hit = false = 0
-    for r, h in zip(refs, hyps):
-        for a, b in align(r.split(), normalize_text(h).split()):
-            false += b is not None and b in listed and a != b
-            if a is None:  # insertion: a B error when the inserted word is biased
-                errs += 1
-                if b in biased:
-                    b_err += 1
-                else:
-                    u_err += 1
-                continue
-            n += 1
-            wrong = a != b
-            errs += wrong
-            if a in biased:
-                b_n += 1
-                b_err += wrong
-                hit += not wrong
-            else:
-                u_n += 1
-                u_err += wrong
-    return {"wer": 100 * errs / n, "recall": 100 * hit / max(b_n, 1), "b_wer": 100 * b_err / max(b_n, 1),
-            "u_wer": 100 * u_err / max(u_n, 1), "biased_words": b_n, "false_names": false}
 
 
 def model_readings_cached(args: argparse.Namespace, phrases: list[str], out: Path,
@@ -262,7 +213,7 @@ def main() -> None:
                 # The fastest run, and the first: the fuzzy step and the hotword check remember their answers
                 # per garbled word, so the first pass over an utterance set is the cold case.
                 secs, first = min(times), times[0]
-                metrics = score(refs, hyps, set(biased), list_words)
+                metrics = biased_word_scores(refs, hyps, set(biased), list_words)
                 row = {"phrases": size, "aliases": alias, "fusion": fusion, "hotword_weight": w, "hotword_beam": hb,
                        "hotword_check": check, "hotword_reject": reject,
                        "seconds": round(secs, 2), "first_seconds": round(first, 2),

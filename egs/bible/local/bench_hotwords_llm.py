@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 import torch
-from bench_hotwords import rows, score
+from bench_hotwords import rows
 from common import stable_hash
 
 from asrkit.inference import DecodeConfig, Recognizer
 from asrkit.inference.hotwords import read_hotwords
+from asrkit.metrics.biased_words import biased_word_scores
 from asrkit.text import normalize_text
 
 METHODS = {  # name -> (DecodeConfig settings, needs --lm)
@@ -94,7 +95,7 @@ def main() -> None:
                         hyps += dec(rec.head.acoustics(waves[i: i + args.batch_size]))
                 secs = time.perf_counter() - start
                 hyps = [normalize_text(h) for h in hyps]
-                m = score(refs, hyps, biased, list_words)
+                m = biased_word_scores(refs, hyps, biased, list_words)
                 row = {"method": name, "phrases": size, "hotword_weight": w, "seconds": round(secs, 1),
                        "rtf": round(secs / seconds_audio, 4),
                        **{k: round(v, 2) if isinstance(v, float) else v for k, v in m.items()}}
