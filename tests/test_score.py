@@ -298,6 +298,8 @@ def test_cli_bleu(score_main, files, capsys) -> None:
         (["--hyp", "{hyp}", "--field", "nope"], "ref.jsonl:1: no 'nope' field"),
         (["--hyp", "{hyp}", "--lowercase"], "apply only to --metric bleu"),
         (["--hyp", "{dir}/other.jsonl"], "no hypothesis id matches a reference id"),
+        (["--hyp", "{hyp}", "--biased-words", "{dir}/absent.txt"], "--biased-words "),
+        (["--hyp", "{hyp}", "--biased-words", "{dir}/bad.jsonl", "--metric", "cer"], "applies only to --metric wer"),
     ],
 )
 def test_cli_bad_input_exit_2(score_main, files, capsys, argv: list[str], message: str) -> None:
@@ -332,3 +334,23 @@ def test_cli_subprocess(files) -> None:
         check=False,
     )
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+
+
+def test_cli_biased_words(score_main, files, capsys) -> None:
+    """Recall, B-WER and U-WER of a list's words, by hand: the list holds "cat", "mat" (both right in u1:
+    "the cat sit on mat" aligns "the" before "mat" as the deletion) and "good night" (u3 has no hypothesis:
+    both deleted); "hello" is not listed."""
+    words = _write(files["dir"] / "names.txt", ["Cat", "good night\t2.0", "mat"])
+    assert score_main("--ref", str(files["ref"]), "--hyp", str(files["hyp"]), "--biased-words", str(words)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("WER 50.00 %")
+    # biased reference words: cat, mat (u1), good, night (u3) = 4, of which cat and mat are right; B errors:
+    # good, night deleted = 2; U words: the, sat, on, the, hello, world = 6, errors: sat -> sit, the deleted,
+    # "big" inserted = 3
+    assert out[1] == ("%BIASED recall 50.00 % [ 2 / 4 ], B-WER 50.00 %, U-WER 50.00 %, "
+                      "list words written for another word 0")
+    assert score_main("--ref", str(files["ref"]), "--hyp", str(files["hyp"]), "--biased-words", str(words),
+                      "--json") == 0
+    biased = json.loads(capsys.readouterr().out)["biased"]
+    assert (biased["biased_words"], biased["recall"], biased["list_words_written_wrongly"]) == (4, 50.0, 0)
+

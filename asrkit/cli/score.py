@@ -13,9 +13,11 @@ from pathlib import Path
 
 from asrkit.cli.argtypes import add_flag
 from asrkit.errors import UserError
+from asrkit.metrics.biased_words import biased_word_scores
 from asrkit.metrics.bleu import TOKENIZERS, BleuResult, corpus_bleu
 from asrkit.metrics.references import Paired, load_hypotheses, load_references, pair
 from asrkit.metrics.wer import ErrorRate, error_rate
+from asrkit.text import normalize_text
 
 PROG = "asrkit score"
 
@@ -36,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lang", default=None, help="language code, e.g. zh (mostly-Han text is detected)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the line")
     parser.add_argument("--details", metavar="OUT.jsonl", help="write per-utterance ref/hyp/errors here")
+    parser.add_argument("--biased-words", metavar="FILE",
+                        help="a hotword list (one phrase per line, as --hotwords): also report the recall of its "
+                             "words, B-WER and U-WER (WER only)")
     bleu = parser.add_argument_group("bleu options")
     bleu.add_argument("--lowercase", action="store_true", help="case-insensitive BLEU (default: cased)")
     bleu.add_argument(
@@ -151,17 +156,42 @@ def _score_error_rate(args: argparse.Namespace, paired: Paired) -> tuple[str, di
     return rate.format(), summary, _error_rate_details(paired, rate) if args.details else []
 
 
+def _read_biased_words(path: str) -> set[str]:
+    """Every word of the phrases of a hotword list (one UserError line for a bad file)."""
+    from asrkit.inference.hotwords import read_hotwords  # the hotword file format (not needed for plain scoring)
+
+    return {w for h in read_hotwords(path, flag="--biased-words") for w in h.phrase.split()}
+
+
+def _biased_words(path: str, words: set[str], paired: Paired) -> tuple[str, dict]:
+    """The ``--biased-words`` line and JSON fields: every word of the list's phrases is a biased word
+    (:mod:`asrkit.metrics.biased_words`; references and hypotheses normalised as for WER)."""
+    s = biased_word_scores([normalize_text(r) for r in paired.refs], paired.hyps, words, words)
+    hits = round(s["recall"] * s["biased_words"] / 100)
+    line = (f"%BIASED recall {s['recall']:.2f} % [ {hits} / {s['biased_words']} ], B-WER {s['b_wer']:.2f} %, "
+            f"U-WER {s['u_wer']:.2f} %, list words written for another word {s['false_names']}")
+    fields = {k: round(v, 4) if isinstance(v, float) else v for k, v in s.items() if k != "wer"}
+    fields["list_words_written_wrongly"] = fields.pop("false_names")
+    return line, {"biased": {"file": path, **fields}}
+
+
 def run(args: argparse.Namespace) -> int:
     """Score ``args.hyp`` against ``args.ref``; returns the exit status."""
     is_bleu = args.metric == "bleu"
     if not is_bleu and (args.lowercase or args.tokenize or args.normalize):
         raise UserError("--lowercase, --tokenize and --normalize apply only to --metric bleu")
+    if args.biased_words and args.metric != "wer":
+        raise UserError("--biased-words applies only to --metric wer (biased words are words)")
+    biased = _read_biased_words(args.biased_words) if args.biased_words else None  # its errors before any work
     field = args.ref_field or ("translation" if is_bleu else "text")
     paired = pair(load_references(args.ref, field), load_hypotheses(args.hyp, args.hyp_field))
     _check_pairing(paired, args.ref, args.hyp)
 
     score = _score_bleu if is_bleu else _score_error_rate
     line, summary, rows = score(args, paired)
+    if biased is not None:
+        extra, fields = _biased_words(args.biased_words, biased, paired)
+        line, summary = f"{line}\n{extra}", {**summary, **fields}
     if args.details:
         _write_details(args.details, rows)
     if args.json:

@@ -50,30 +50,31 @@ def _parse_weight(text: str, where: str) -> float:
     return weight
 
 
-def read_hotwords(path: str | Path) -> list[Hotword]:
+def read_hotwords(path: str | Path, flag: str = "--hotwords") -> list[Hotword]:
     """One :class:`Hotword` per phrase of ``path`` (a phrase listed twice keeps its largest weight and all its
     aliases); one UserError line for any problem, including an alias that is another phrase or the alias of
-    another phrase (the output could not say which one was spoken)."""
+    another phrase (the output could not say which one was spoken). ``flag``: the option the file came with,
+    named in those lines."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(f"--hotwords {path}: no such file") from None
+        raise UserError(f"{flag} {path}: no such file") from None
     except IsADirectoryError:
-        raise UserError(f"--hotwords {path}: is a folder, expected a text file (one phrase per line)") from None
+        raise UserError(f"{flag} {path}: is a folder, expected a text file (one phrase per line)") from None
     except OSError as err:
-        raise UserError(f"--hotwords {path}: cannot read ({err.strerror})") from None
+        raise UserError(f"{flag} {path}: cannot read ({err.strerror})") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise UserError(f"--hotwords {path}: not UTF-8 text (byte {err.start})") from None
+        raise UserError(f"{flag} {path}: not UTF-8 text (byte {err.start})") from None
     out: list[Hotword] = []
     seen: dict[str, int] = {}
     owner: dict[str, str] = {}  # alias -> its phrase
     for no, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        where = f"--hotwords {path}:{no}"
+        where = f"{flag} {path}:{no}"
         phrase, _, rest = line.partition("\t")
         weight_s, _, aliases_s = rest.partition("\t")
         weight = _parse_weight(weight_s, where)
@@ -98,10 +99,10 @@ def read_hotwords(path: str | Path) -> list[Hotword]:
         seen[norm] = len(out)
         out.append(Hotword(norm, weight, tuple(aliases), " ".join(phrase.split())))
     if not out:
-        raise UserError(f"--hotwords {path}: no phrases (one phrase per line, optionally phrase<TAB>weight)")
+        raise UserError(f"{flag} {path}: no phrases (one phrase per line, optionally phrase<TAB>weight)")
     clash = sorted(a for a in owner if a in seen)
     if clash:
-        raise UserError(f"--hotwords {path}: {clash[0]!r} is both a phrase and an alias of {owner[clash[0]]!r}")
+        raise UserError(f"{flag} {path}: {clash[0]!r} is both a phrase and an alias of {owner[clash[0]]!r}")
     return out
 
 
