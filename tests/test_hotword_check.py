@@ -263,3 +263,33 @@ def test_reject_touches_only_written_hotwords(words, known, seed, cost):
     kept = [w for w in words if w not in ("babas", "diera")]
     it = iter(out)
     assert all(any(w == o for o in it) for w in kept)  # the other words, in order, inside the output
+
+
+def _spelled_runs_reference(keys: set[str], longest: int, norm: list[str]) -> dict[int, int]:
+    """The written-hotword scan without the quick pair test: longest spelling first at each word, no overlap."""
+    runs, i = {}, 0
+    while i < len(norm):
+        for n in range(min(longest, len(norm) - i), 0, -1):
+            if " ".join(norm[i: i + n]) in keys:
+                runs[i] = n
+                i += n
+                break
+        else:
+            i += 1
+    return runs
+
+
+_SPELLING_WORDS = ["a", "ba", "bas", "die", "x"]
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_SPELLING_WORDS), min_size=1, max_size=3).map(" ".join), min_size=1,
+                max_size=5, unique=True),
+       st.lists(st.sampled_from(_SPELLING_WORDS), max_size=9))
+def test_written_hotword_scan_equals_the_plain_scan(spellings, words):
+    """The reject step's scan for written hotwords (a set test of one-word spellings and word pairs first)
+    finds the runs a plain word-by-word scan finds."""
+    hot = [Hotword(spellings[0], 1.0, tuple(spellings[1:]), "H")]
+    check = CtcHotwordCheck(hot, set(), VOCAB, 0.0, reject_cost=1.0)
+    longest = max(len(k.split()) for k in spellings)
+    assert check._spelled_runs(words) == _spelled_runs_reference(set(spellings), longest, words)  # noqa: SLF001
