@@ -174,6 +174,28 @@ def test_core_equals_reference_on_ties_and_edge_cases(world):
                 ctc_prefix_beam_search_reference(empty, None, 4, scorers))
 
 
+def test_core_equals_reference_through_a_long_silence(world):
+    """A prefix that stays in the beam through many blank-dominated frames is extended by many different noise
+    units: more children than the compiled core keeps in its per-node list (it moves them to a hash map).
+    Same n-best as the reference, with and without a native scorer and pruning."""
+    tok = world["tok"]
+    g = torch.Generator().manual_seed(11)
+    frames = []
+    for t in range(160):
+        logits = torch.randn(tok.vocab_size, generator=g) * 1.5
+        logits[0 if not 60 <= t < 70 else int(torch.randint(1, tok.vocab_size, (1,), generator=g))] += 6.0
+        frames.append(logits)
+    lp = torch.log_softmax(torch.stack(frames), -1)[None]
+    beam = 6
+    noise_units = {int(u) for row in lp[0, :60] for u in torch.topk(row, beam).indices if int(u) != 0}
+    assert len(noise_units) > 32, "the silence must extend the prefix by more units than a list holds"
+    for method in ("beam", "hotwords"):
+        for kw in ({"nbest": 4}, {"nbest": 4, "recombine": True}, {"nbest": 2, "token_min_logp": -6.0}):
+            scorers = methods(world)[method]
+            assert_same(ctc_prefix_beam_search_batch(lp, None, beam, scorers, **kw),
+                        ctc_prefix_beam_search_reference(lp, None, beam, scorers, **kw))
+
+
 def test_native_scorers_follow_lm_changes(world):
     """A TokenizedWordLM's oov_penalty changed after a search is used by the next one."""
     tok, word = world["tok"], world["word"]

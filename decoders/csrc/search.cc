@@ -46,8 +46,7 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
       V_(V),
       K_(std::max(1, std::min(K, V))),
       opts_(opts),
-      slots_(std::move(slots)),
-      child_(1024) {
+      slots_(std::move(slots)) {
   if (opts_.beam < 1 || opts_.nbest < 1) throw std::invalid_argument("beam and nbest must be at least 1");
   for (int b = 0; b < B_; ++b) {
     const int len = static_cast<int>(lengths[b]);
@@ -82,6 +81,9 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
   for (int b = 0; b < B_; ++b) {
     parent_.push_back(-1);
     unit_.push_back(-1);
+    first_child_.push_back(-1);
+    next_sibling_.push_back(-1);
+    n_children_.push_back(0);
     nstate_.insert(nstate_.end(), start.begin(), start.end());
     nscore_.insert(nscore_.end(), n_native_, 0.0f);
     beams_[b].push_back(Entry{b, b, 0.0, kNegInf, 0.0, 0.0, 0, 0.0});
@@ -103,12 +105,49 @@ double PrefixSearch::HeldOf(int32_t node) const {
   return h;
 }
 
+int32_t PrefixSearch::FindChild(int32_t node, int32_t unit) {
+  if (n_children_[node] > kListChildren) {
+    const int32_t* hit = many_children_.Find(PairKey(static_cast<uint32_t>(node), static_cast<uint32_t>(unit)));
+    return hit ? *hit : -1;
+  }
+  // Move to front: the units that extend a prefix are mostly the same from one frame to the next.
+  for (int32_t prev = -1, c = first_child_[node]; c >= 0; prev = c, c = next_sibling_[c]) {
+    if (unit_[c] != unit) continue;
+    if (prev >= 0) {
+      next_sibling_[prev] = next_sibling_[c];
+      next_sibling_[c] = first_child_[node];
+      first_child_[node] = c;
+    }
+    return c;
+  }
+  return -1;
+}
+
+void PrefixSearch::Link(int32_t node, int32_t child) {
+  auto key = [&](int32_t c) { return PairKey(static_cast<uint32_t>(node), static_cast<uint32_t>(unit_[c])); };
+  const int n = ++n_children_[node];
+  if (n <= kListChildren) {
+    next_sibling_[child] = first_child_[node];
+    first_child_[node] = child;
+    return;
+  }
+  if (n == kListChildren + 1) {  // the list's children move to the hash map
+    for (int32_t c = first_child_[node]; c >= 0; c = next_sibling_[c]) many_children_.Insert(key(c), c);
+    first_child_[node] = -1;
+  }
+  many_children_.Insert(key(child), child);
+}
+
 int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
-  const uint64_t key = PairKey(static_cast<uint32_t>(node), static_cast<uint32_t>(unit));
-  if (const int32_t* hit = child_.Find(key)) return *hit;
+  const int32_t hit = FindChild(node, unit);
+  if (hit >= 0) return hit;
   const int32_t id = static_cast<int32_t>(parent_.size());
   parent_.push_back(node);
   unit_.push_back(unit);
+  first_child_.push_back(-1);
+  next_sibling_.push_back(-1);
+  n_children_.push_back(0);
+  Link(node, id);
   // The native scorers' score of the unit and the state after it, computed once per node.
   const size_t base_parent = static_cast<size_t>(node) * n_native_;
   for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
@@ -120,7 +159,6 @@ int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
     ++k;
   }
   if (holds_) nheld_.push_back(HeldOf(id));
-  child_.Insert(key, id);
   return id;
 }
 
@@ -261,7 +299,7 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
     // frame's at once, so that their cache misses overlap instead of coming one after another.
     for (const Entry& p : cur) {
       for (int j = 0; j < n_cand; ++j) {
-        if (ids[j] == opts_.blank || child_.Find(PairKey(p.node, ids[j]))) continue;
+        if (ids[j] == opts_.blank || FindChild(p.node, ids[j]) >= 0) continue;
         for (int s = 0, k = 0; s < static_cast<int>(n_sc); ++s) {
           if (!slots_[s].native) continue;
           slots_[s].native->Prefetch(nstate_[static_cast<size_t>(p.node) * n_native_ + k++], ids[j]);
@@ -621,11 +659,11 @@ void PrefixSearch::Compact() {
   nstate_.swap(nstate);
   nscore_.swap(nscore);
   nheld_.swap(nheld);
-  child_ = FlatMap<int32_t>(std::max<size_t>(1024, parent_.size() * 2));
-  for (size_t i = static_cast<size_t>(B_); i < parent_.size(); ++i) {
-    child_.Insert(PairKey(static_cast<uint32_t>(parent_[i]), static_cast<uint32_t>(unit_[i])),
-                  static_cast<int32_t>(i));
-  }
+  first_child_.assign(parent_.size(), -1);
+  next_sibling_.assign(parent_.size(), -1);
+  n_children_.assign(parent_.size(), 0);
+  many_children_ = FlatMap<int32_t>();
+  for (size_t i = static_cast<size_t>(B_); i < parent_.size(); ++i) Link(parent_[i], static_cast<int32_t>(i));
   // Node-indexed scratch: stale marks must not match a reused id.
   stamp_.assign(stamp_.size(), 0);
   alive_.assign(alive_.size(), -1);

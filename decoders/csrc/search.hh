@@ -104,6 +104,7 @@ class PrefixSearch {
   };
 
   int32_t Child(int32_t node, int32_t unit);
+  int32_t FindChild(int32_t node, int32_t unit);  // -1 when the node has no child for ``unit``
   void Candidates(int t);
   void ExpandUtterance(int b, int t, const std::vector<const double*>& cb_scores, int row_base, int width);
   void Recombine(int b);
@@ -140,7 +141,15 @@ class PrefixSearch {
   std::vector<int32_t> nstate_;
   std::vector<float> nscore_;
   std::vector<double> nheld_;  // with holds_: HeldOf(node), computed once when the node is made
-  FlatMap<int32_t> child_;
+  // Children of each node as a singly linked list (first child, next sibling), most recently used first. A
+  // node's children are made while it is in the beam, so they are recent nodes whose entries are still in
+  // cache; a hash map over all (node, unit) pairs of a batch misses the cache on almost every look-up. A node
+  // with more than kListChildren children (a prefix that stays in the beam through a long silence is
+  // extended by many different noise units) keeps them in the hash map instead: a long list is slower.
+  static constexpr int kListChildren = 32;
+  std::vector<int32_t> first_child_, next_sibling_, n_children_;
+  FlatMap<int32_t> many_children_;
+  void Link(int32_t node, int32_t child);
 
   // Beams: entries and their per-scorer scores, per utterance; scratch for the next frame.
   std::vector<std::vector<Entry>> beams_;
