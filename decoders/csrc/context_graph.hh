@@ -58,7 +58,16 @@ class ContextGraphScorer : public NativeScorer {
       *child = root_child_[unit];
       return root_score_[unit];
     }
-    return Step(state, unit, child);
+    // Inside a partial match: the same (state, unit) steps recur from frame to frame and prefix to prefix, so
+    // the last step of each slot of a small direct-mapped table is kept (hits return what Step() returned).
+    StepMemo& m = memo_[(static_cast<uint32_t>(state) * 2654435761u ^ static_cast<uint32_t>(unit)) & (kMemo - 1)];
+    if (m.state != state || m.unit != unit) {
+      int32_t c;
+      const float score = Step(state, unit, &c);
+      m = StepMemo{state, unit, c, score};
+    }
+    *child = m.child;
+    return m.score;
   }
   bool Holds() const override { return true; }
   double Held(int32_t state) const override { return pending_[state]; }
@@ -111,6 +120,12 @@ class ContextGraphScorer : public NativeScorer {
   std::vector<float> root_score_;   // Step(root, unit) by unit
   std::vector<int32_t> root_child_;
   std::vector<double> pending_, bank_;
+  struct StepMemo {
+    int32_t state = -1, unit = -1, child = 0;
+    float score = 0.0f;
+  };
+  static constexpr size_t kMemo = 4096;  // 64 KB: stays in the L2 cache
+  std::vector<StepMemo> memo_ = std::vector<StepMemo>(kMemo);
   int32_t start_;
   std::vector<bool> boundary_;  // per unit: a word boundary comes before it (empty: phrases match anywhere)
   int32_t boundary_symbol_;

@@ -413,12 +413,17 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
   // Only the first beam + hotword_beam places of the total - held order are ever read below (the main
   // slots, then free slots filled past at most hotword_beam lane entries), so a partial sort gives the
   // same selection as a full one (the order is strict: ties go by index) at a fraction of the cost.
-  const int sorted = std::min(n, opts_.beam + opts_.hotword_beam);
+  // With no partial match among the entries (short lists, most frames) there is no lane: the beam best by
+  // total - held, the same selection as below with an empty lane, without its bookkeeping.
+  bool any_held = false;
+  for (int i = 0; i < n && !any_held; ++i) any_held = next_[i].held > 0.0;
+  const int sorted = std::min(n, any_held ? opts_.beam + opts_.hotword_beam : opts_.beam);
   std::partial_sort(order_.begin(), order_.begin() + sorted, order_.end(), [&](int32_t a, int32_t c) {
     const double ka = settled(a), kc = settled(c);
     if (ka != kc) return ka > kc;
     return a < c;
   });
+  if (!any_held) return PruneSettled(sorted);
   const int n_main = std::min(n, std::max(1, opts_.beam - opts_.hotword_beam));
   lane_.clear();
   for (int i = n_main; i < n; ++i) {
@@ -441,16 +446,21 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
   for (int i = n_main; i < sorted && kept < room; ++i) {
     if (!in_lane_[order_[i]]) order_[kept++] = order_[i];
   }
-  if (opts_.use_beam_prune_logp && kept > 1) {
-    const double floor = settled(order_[0]) - opts_.beam_prune_logp;
-    int w = 0;
-    for (int i = 0; i < kept; ++i) {
-      if (next_[order_[i]].total - next_[order_[i]].held >= floor) order_[w++] = order_[i];
-    }
-    kept = w;
-  }
+  kept = PruneSettled(kept);
   for (int32_t i : lane_) order_[kept++] = i;
   return kept;
+}
+
+// order_[0 .. kept) ranked by total - held: those more than beam_prune_logp below the first; returns how many
+// are left (in order).
+int PrefixSearch::PruneSettled(int kept) {
+  if (!opts_.use_beam_prune_logp || kept <= 1) return kept;
+  const double floor = settled_[order_[0]] - opts_.beam_prune_logp;
+  int w = 0;
+  for (int i = 0; i < kept; ++i) {
+    if (next_[order_[i]].total - next_[order_[i]].held >= floor) order_[w++] = order_[i];
+  }
+  return w;
 }
 
 bool PrefixSearch::SameFuture(int32_t a, int32_t c) const {

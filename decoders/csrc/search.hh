@@ -111,6 +111,7 @@ class PrefixSearch {
   bool SameFuture(int32_t a, int32_t c) const;
   double HeldOf(int32_t node) const;
   int SelectWithHotwordBeam(int n);
+  int PruneSettled(int kept);
 
   // Frame t of utterance b (streaming: base_frame_ frames were dropped from the front of owned_).
   const float* Row(int b, int t) const {
