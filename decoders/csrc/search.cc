@@ -451,8 +451,8 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
   return kept;
 }
 
-// order_[0 .. kept) ranked by total - held: those more than beam_prune_logp below the first; returns how many
-// are left (in order).
+// order_[0 .. kept), ranked by total - held, less those more than beam_prune_logp below the first; returns how
+// many are left (in order).
 int PrefixSearch::PruneSettled(int kept) {
   if (!opts_.use_beam_prune_logp || kept <= 1) return kept;
   const double floor = settled_[order_[0]] - opts_.beam_prune_logp;
