@@ -51,6 +51,7 @@ from peer_ctc_lm import pyctcdecode_labels  # noqa: E402
 
 from asrkit.data.jsonl import read_jsonl  # noqa: E402
 from asrkit.inference.emissions_decoder import EmissionsDecoder  # noqa: E402
+from asrkit.inference.hotwords import read_hotwords  # noqa: E402
 from asrkit.metrics.biased_words import biased_word_scores  # noqa: E402
 from asrkit.text import normalize_text  # noqa: E402
 from decoders.vocabulary import Vocabulary  # noqa: E402
@@ -93,8 +94,8 @@ def read_list(lists: Path, size: int, aliases: bool = False) -> Path | None:
 
 
 def phrases_of(path: Path | None) -> list[str]:
-    return [line.split("\t")[0].strip() for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()] if path else []
+    """The phrases of a hotword list as it writes them (none for no list)."""
+    return [h.display or h.phrase for h in read_hotwords(path)] if path else []
 
 
 def pyctcdecode_decode(vocab_pieces: Sequence[str], blank: int) -> Callable[..., list[str]]:
@@ -175,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     weights = [float(w) for w in args.pyctc_weights.split(",")]
     vocab = Vocabulary.from_sentencepiece(str(args.tokens))
     refs, lps = load_set(args.emissions, args.test, args.max_utts)
-    biased = set(phrases_of(args.lists / "biased_names.txt"))
+    biased = {h.phrase for h in read_hotwords(args.lists / "biased_names.txt")}
     pyctc = pyctcdecode_decode(vocab.pieces(), vocab.blank_id)
 
     tuning: dict = {}
@@ -191,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
 
     def add(decoder: str, size: int, w: float, hyps: list[str], seconds: float, path: Path | None) -> None:
-        listed = {w for p in phrases_of(path) for w in normalize_text(p).split()}
+        listed = {w for h in (read_hotwords(path) if path else []) for w in h.phrase.split()}
         s = biased_word_scores(refs, hyps, biased, listed)
         rows.append({"decoder": decoder, "phrases": size, "weight": w, "seconds": round(seconds, 4),
                      **{k: round(v, 2) if isinstance(v, float) else v for k, v in s.items()}})

@@ -49,7 +49,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from asrkit.inference.hotword_fuzzy import normalized_word
-from asrkit.inference.hotwords import Hotword
+from asrkit.inference.hotwords import Hotword, SpellingIndex
 from decoders.ctc_alignment import ctc_forced_align, viterbi_scorer
 
 _MAX_WORDS = 2  # longest run of output words one hotword may replace (a name split in two: "ma dlean"; 3
@@ -91,12 +91,7 @@ class CtcHotwordCheck:
         self.keys = list(self.target)
         self.letters = [k.replace(" ", "") for k in self.keys]
         self.skip = {w for k in self.keys for w in k.split()}
-        self._longest = max((len(k.split()) for k in self.keys), default=0)
-        self._first = {k.split()[0] for k in self.keys}
-        # A text spells a hotword only if it holds a one-word spelling or the first two words of a longer one
-        # side by side: set tests in C before any per-word Python (short first words such as "a" are common).
-        self._single = {k for k in self.keys if " " not in k}
-        self._openings = {tuple(k.split()[:2]) for k in self.keys if " " in k}
+        self._index = SpellingIndex(self.keys)
         self._norm = _NormalisedWords()
         self._units: dict[str, list[int]] = {}
         self._nearest: dict[str, list[int]] = {}
@@ -169,14 +164,14 @@ class CtcHotwordCheck:
         """Where the output spells a hotword (phrase or alias): start word -> number of words (longest first,
         not overlapping)."""
         runs: dict[int, int] = {}
-        if self._single.isdisjoint(norm) and self._openings.isdisjoint(zip(norm, norm[1:])):
+        if not self._index.may_hold(norm):
             return runs
         i = 0
         while i < len(norm):
-            if norm[i] not in self._first:
+            if norm[i] not in self._index.first_words:
                 i += 1
                 continue
-            for n in range(min(self._longest, len(norm) - i), 0, -1):
+            for n in range(min(self._index.longest, len(norm) - i), 0, -1):
                 if " ".join(norm[i: i + n]) in self.target:
                     runs[i] = n
                     i += n

@@ -88,17 +88,13 @@ class FuzzyHotwords:
         rest = set(_WORD.findall(text)).difference(self.known).difference(self.target).difference(self.phrase_words)
         if not any(self._changes(w) for w in rest):
             return text
+        return _WORD.sub(lambda m: self._correction(m.group(0)) or m.group(0), text)
 
-        def fix(m: re.Match) -> str:
-            word = m.group(0)
-            norm = normalized_word(word)
-            if " " in norm or not norm:
-                return word
-            return self.nearest(norm) or word
-
-        return _WORD.sub(fix, text)
+    def _correction(self, word: str) -> str | None:
+        """The phrase that replaces the output word ``word``, or None."""
+        norm = normalized_word(word)
+        return self.nearest(norm) if norm and " " not in norm else None
 
     def _changes(self, word: str) -> bool:
-        """Whether fix() would replace the output word ``word``."""
-        norm = normalized_word(word)
-        return bool(norm) and " " not in norm and self.nearest(norm) is not None
+        """Whether the substitution would replace the output word ``word``."""
+        return self._correction(word) is not None

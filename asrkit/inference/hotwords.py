@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -106,6 +106,24 @@ def read_hotwords(path: str | Path, flag: str = "--hotwords") -> list[Hotword]:
     return out
 
 
+class SpellingIndex:
+    """Spellings of one or more words (``"a cad"``), for scans of a text's words: the first words of all of them,
+    and a quick test of whether a word sequence can hold any: it must hold a one-word spelling, or the first
+    two words of a longer one side by side (set tests in C; a test on first words alone passes almost every
+    text, short first words such as "a" or "the" being in most of them)."""
+
+    def __init__(self, spellings: Iterable[str]):
+        split = [k.split() for k in set(spellings)]
+        self.first_words = {w[0] for w in split}
+        self.longest = max(map(len, split), default=0)
+        self._single = {w[0] for w in split if len(w) == 1}
+        self._openings = {tuple(w[:2]) for w in split if len(w) > 1}
+
+    def may_hold(self, words: Sequence[str]) -> bool:
+        """False when no spelling can be in ``words`` (normalised, in order); True says only "maybe"."""
+        return not (self._single.isdisjoint(words) and self._openings.isdisjoint(zip(words, words[1:])))
+
+
 class AliasRewriter:
     """Replaces every alias in a decoded text by its phrase as the hotword file writes it: whole words,
     any case, any spacing between an alias's words, longest alias first, in one pass (a replacement is never
@@ -118,12 +136,7 @@ class AliasRewriter:
 
     def __init__(self, hotwords: Sequence[Hotword]):
         self.target = {a: h.display or h.phrase for h in hotwords for a in h.aliases}
-        self.max_words = max((len(a.split()) for a in self.target), default=0)
-        self.first_words = {a.split()[0] for a in self.target}
-        # The quick test of __call__: a text can hold an alias only if it holds a one-word alias or the first
-        # two words of a longer one side by side (short first words such as "a" or "the" are in most texts).
-        self.single = {a for a in self.target if " " not in a}
-        self.openings = {tuple(a.split()[:2]) for a in self.target if " " in a}
+        self.index = SpellingIndex(self.target)
 
     def __bool__(self) -> bool:
         return bool(self.target)
@@ -131,9 +144,8 @@ class AliasRewriter:
     def __call__(self, text: str) -> str:
         if not self.target:
             return text
-        # Most texts hold no alias: decided by set tests in C, before any per-word Python.
-        lower = list(map(str.lower, _ALIAS_WORD.findall(text)))
-        if self.single.isdisjoint(lower) and self.openings.isdisjoint(zip(lower, lower[1:])):
+        # Most texts hold no alias: decided before any per-word Python.
+        if not self.index.may_hold(list(map(str.lower, _ALIAS_WORD.findall(text)))):
             return text
         words = [(m.start(), m.end(), m.group(0).lower()) for m in _ALIAS_WORD.finditer(text)]
         out, done, i = [], 0, 0
@@ -150,10 +162,10 @@ class AliasRewriter:
 
     def _match(self, text: str, words: list[tuple[int, int, str]], i: int) -> int:
         """Word count of the longest alias starting at word i (0: none)."""
-        if words[i][2] not in self.first_words:
+        if words[i][2] not in self.index.first_words:
             return 0
         n_max = 1
-        while (n_max < self.max_words and i + n_max < len(words)
+        while (n_max < self.index.longest and i + n_max < len(words)
                and text[words[i + n_max - 1][1]: words[i + n_max][0]].isspace()):
             n_max += 1
         for n in range(n_max, 0, -1):
