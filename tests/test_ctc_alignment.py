@@ -146,6 +146,30 @@ def test_compiled_viterbi_equals_the_reference():
     assert ctc_viterbi_score(np.log(np.full((3, 3), 1 / 3, dtype=np.float32)), [1, 1, 1]) == -np.inf
 
 
+def test_compiled_viterbi_equals_the_reference_at_tight_lengths():
+    """The core computes only the band of states that can lie on a complete path; where the frames barely hold
+    the units (repeats need a blank between them, too few frames make it infeasible) the band's edges decide
+    every frame, and alignment and score still equal the full-table reference."""
+    from decoders.ctc_alignment import _core, ctc_forced_align_reference, ctc_viterbi_score, ctc_viterbi_score_reference
+
+    if _core() is None:
+        pytest.skip("the compiled core is not built")
+    rng = np.random.default_rng(5)
+    checked = infeasible = 0
+    for _ in range(400):
+        n_units, vocab = int(rng.integers(1, 12)), int(rng.integers(2, 5))
+        units = [int(u) for u in rng.integers(1, vocab, size=n_units)]
+        need = n_units + sum(a == b for a, b in zip(units, units[1:]))  # frames the shortest path takes
+        n_frames = int(rng.integers(max(1, need - 2), need + 4))
+        lp = torch.log_softmax(torch.tensor(rng.normal(size=(n_frames, vocab)) * 3), -1).numpy().astype(np.float32)
+        ref = ctc_forced_align_reference(lp, units, 0)
+        assert ctc_forced_align(lp, units, 0) == ref
+        assert ctc_viterbi_score(lp, units, 0) == pytest.approx(ctc_viterbi_score_reference(lp, units, 0), abs=1e-9)
+        infeasible += ref is None
+        checked += 1
+    assert infeasible > 20 and checked - infeasible > 200  # both sides of the feasibility edge were tried
+
+
 def test_compiled_batch_scores_equal_the_reference():
     """Scoring many spellings over the same frames in one call (the hotword check's use) gives each
     spelling's own score, as the reference does, -inf included; out-of-range ids are refused."""
