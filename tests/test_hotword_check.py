@@ -72,6 +72,25 @@ def test_a_name_split_in_two_words_is_joined():
     assert CtcHotwordCheck(hot, {"die"}, vocab, 0.15)("ba rabas die", lp) == "ba rabas die"
 
 
+@hyp_settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["babas", "ba", "rabas", "die", "barabas", "brbs", "zz", "dabas"]),
+                         max_size=6), max_size=5))
+def test_a_batch_looked_up_together_gets_the_same_candidates_and_texts(texts):
+    """prepare() looks up the unknown runs of a batch's texts at once: the remembered candidate lists are the
+    ones a run looks up alone, and the checked texts do not change."""
+    hot = [Hotword("barabas", 1.0, ("babas",), "Barabas"), Hotword("dabbas", 1.0, (), "Dabbas"),
+           Hotword("rabbit", 1.0, (), "Rabbit")]
+    texts = [" ".join(words) for words in texts]
+    alone, batched = (CtcHotwordCheck(hot, {"die"}, VOCAB, 5.0) for _ in range(2))
+    batched.prepare(texts)
+    for letters, found in batched._nearest.items():  # noqa: SLF001
+        assert found == CtcHotwordCheck(hot, {"die"}, VOCAB, 5.0)._candidates(letters)  # noqa: SLF001
+    lp = LP.numpy()
+    assert [batched(t, lp) for t in texts] == [alone(t, lp) for t in texts]
+    assert all(r in batched._nearest for t in texts  # noqa: SLF001
+               for r in alone._run_letters(*alone._unknown(t.split())) if len(r) >= 3)  # noqa: SLF001
+
+
 def test_the_decoder_applies_it_after_the_search(tmp_path):
     """End to end on hand-built emissions: the search writes "babas die" (the context graph's bonus cannot lift
     "ra" at weight 0.1); with --hotword-check the emissions' second reading gives Barabas."""

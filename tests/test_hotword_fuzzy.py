@@ -69,17 +69,21 @@ def test_fuzzy_flags_are_checked(settings, message):
 @given(st.lists(st.text("abcdez", min_size=1, max_size=9), min_size=1, max_size=12),
        st.lists(st.text("abcdez", min_size=3, max_size=12), min_size=1, max_size=8),
        st.sampled_from([0.2, 0.34, 0.5]))
-def test_length_filter_and_memo_match_the_brute_force_search(names, words, distance):
-    """The speed-ups (spellings of compatible lengths only, answers remembered) never change an answer: the
-    same nearest phrase, ties to the one listed first, as comparing every spelling."""
+def test_batched_look_up_and_memo_match_the_brute_force_search(names, words, distance):
+    """The speed-ups (a batch's words looked up together by prepare(), answers remembered) never change an
+    answer: the same nearest phrase, ties to the one listed first, as comparing every spelling one by one."""
     hot = [Hotword(n, 1.0, (), n.upper()) for n in dict.fromkeys(names)]
     f = FuzzyHotwords(hot, set(), distance)
+    batched = FuzzyHotwords(hot, set(), distance)
+    batched.prepare([" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])])
     for w in words + words:  # the second pass answers from the memo
         expected = None
         if len(w) >= 3 and w not in f.target and w not in f.phrase_words:
             hit = process.extractOne(w, f.keys, scorer=Levenshtein.normalized_distance, score_cutoff=distance)
             expected = f.target[hit[0]] if hit else None
         assert f.nearest(w) == expected
+        assert batched.nearest(w) == expected
+    assert all(w in batched._memo for w in words if len(w) >= 3 and w not in f.target)  # noqa: SLF001
 
 
 _TEXT_WORDS = ["abd", "Abd", "god's", "God’s", "Zebedee", "zebede", "the", "The", "a", "x1", "ébd", "ab-d", "JOHN's"]

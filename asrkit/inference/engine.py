@@ -12,6 +12,8 @@ re-ranks the beam search's n-best. Because the bonuses are scorers of every beam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from asrkit.errors import UserError
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.inference.heads import Head
@@ -113,17 +115,26 @@ class Decoder:
         """The text of a hypothesis's units: the head's detokenisation, hotword aliases written as their phrase
         (with ``hotword_check`` and the utterance's CTC ``log_probs`` (T, V), unknown words the emissions spell
         as a hotword become it; with ``hotword_fuzzy``, unknown words close to a hotword in letters do)."""
-        text = self.head.text(units)
+        return self.texts([units], None if log_probs is None else [log_probs])[0]
+
+    def texts(self, units: Sequence, log_probs: Sequence | None = None) -> list[str]:
+        """:meth:`text` of each of a batch's hypotheses (``log_probs``: one (T, V) array per hypothesis, or
+        None). The same texts as one call each; the hotword steps look up the batch's garbled words together."""
+        texts = [self.head.text(u) for u in units]
         if self.check and log_probs is not None:
-            text = self.check(text, log_probs)
-        text = self.rewrite(text)
-        return self.fuzzy(text) if self.fuzzy else text
+            self.check.prepare(texts)
+            texts = [self.check(t, lp) for t, lp in zip(texts, log_probs)]
+        texts = [self.rewrite(t) for t in texts]
+        if self.fuzzy:
+            self.fuzzy.prepare(texts)
+            texts = [self.fuzzy(t) for t in texts]
+        return texts
 
     def _beam(self, acoustics) -> list[list[Hypothesis]]:
         head = self.head
         batch = head.beam_search(acoustics, self.scorers, self.cfg, max(self.beam, self.nbest), self.nbest)
         if self.rescorers:
-            batch = [rescore_nbest(hyps, [self.text(h.units) for h in hyps], self.rescorers) for hyps in batch]
+            batch = [rescore_nbest(hyps, self.texts([h.units for h in hyps]), self.rescorers) for hyps in batch]
         return batch
 
     def __call__(self, acoustics) -> list[str]:
@@ -134,8 +145,12 @@ class Decoder:
         if search == "graph":
             return head.graph_search(acoustics, self.graph, self.cfg)
         batch = self._beam(acoustics)
+        found = [b for b, hyps in enumerate(batch) if hyps]
+        log_probs = None
         if self.check:  # CTC acoustics: (log_probs (B, T, V), lengths)
-            log_probs, lengths = acoustics
-            return [self.text(hyps[0].units, log_probs[b, : int(lengths[b])]) if hyps else ""
-                    for b, hyps in enumerate(batch)]
-        return [self.text(hyps[0].units) if hyps else "" for hyps in batch]
+            lp, lengths = acoustics
+            log_probs = [lp[b, : int(lengths[b])] for b in found]
+        out = [""] * len(batch)
+        for b, text in zip(found, self.texts([batch[b][0].units for b in found], log_probs)):
+            out[b] = text
+        return out

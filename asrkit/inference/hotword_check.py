@@ -45,11 +45,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 from asrkit.inference.hotword_fuzzy import normalized_word
 from asrkit.inference.hotwords import Hotword, SpellingIndex
+from asrkit.inference.nearest_spellings import nearest_spellings
 from decoders.ctc_alignment import ctc_forced_align, viterbi_scorer
 
 _MAX_WORDS = 2  # longest run of output words one hotword may replace (a name split in two: "ma dlean"; 3
@@ -110,21 +109,43 @@ class CtcHotwordCheck:
                 self._units[text] = units
         return units
 
-    def __call__(self, text: str, log_probs: torch.Tensor | np.ndarray) -> str:
-        if not self:
-            return text
-        words = text.split()
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Look up the nearest spellings of the unknown-word runs of all ``texts`` at once (remembered; the
+        answers are those of one look-up per run, :mod:`asrkit.inference.nearest_spellings`): call it with a
+        batch's outputs before checking them one by one."""
+        if not self or self.max_cost <= 0:
+            return
+        todo = {letters for text in texts for letters in self._run_letters(*self._unknown(text.split()))}
+        todo = sorted(k for k in todo if k not in self._nearest and len(k) >= 3)
+        room = _MEMO_SIZE - len(self._nearest)
+        for letters, found in zip(todo[:room], nearest_spellings(todo[:room], self.letters, _LOOSE, _CANDIDATES)):
+            self._nearest[letters] = found
+
+    def _unknown(self, words: Sequence[str]) -> tuple[list[str], list[bool]]:
+        """The words normalised, and which of them the check may replace (module doc)."""
         norm = list(map(self._norm.__getitem__, words))
         unknown = [False] * len(words)
         if self.max_cost > 0:
             # The unknown words by set differences (most output words are known), then their places.
             odd = {w for w in set(norm).difference(self.known).difference(self.skip) if w.isalpha()}
             unknown = list(map(odd.__contains__, norm)) if odd else unknown
+        return norm, unknown
+
+    @staticmethod
+    def _run_letters(norm: Sequence[str], unknown: Sequence[bool]) -> list[str]:
+        """The letters of every run of 1 .. _MAX_WORDS unknown words (the runs the check may replace)."""
+        return ["".join(norm[i: i + n]) for i in range(len(norm)) if unknown[i]
+                for n in range(1, min(_MAX_WORDS, len(norm) - i) + 1) if all(unknown[i: i + n])]
+
+    def __call__(self, text: str, log_probs: torch.Tensor | np.ndarray) -> str:
+        if not self:
+            return text
+        words = text.split()
+        norm, unknown = self._unknown(words)
         spelled = self._spelled_runs(norm) if self.reject_cost > 0 else {}
         # Nothing to align when no hotword was written and no run of unknown words has a spelling near it (the
         # lists are remembered).
-        if not spelled and not any(self._candidates("".join(norm[i: i + n])) for i in range(len(words)) if unknown[i]
-                                   for n in range(1, min(_MAX_WORDS, len(words) - i) + 1) if all(unknown[i: i + n])):
+        if not spelled and not any(map(self._candidates, self._run_letters(norm, unknown))):
             return text
         lp = log_probs.detach().float().cpu().numpy() if isinstance(log_probs, torch.Tensor) else log_probs
         lp = np.ascontiguousarray(lp, dtype=np.float32)
@@ -229,8 +250,7 @@ class CtcHotwordCheck:
             return found
         if len(letters) < 3:
             return []
-        found = [k for _, _, k in process.extract(letters, self.letters, scorer=Levenshtein.normalized_distance,
-                                                  score_cutoff=_LOOSE, limit=_CANDIDATES)]
+        found = nearest_spellings([letters], self.letters, _LOOSE, _CANDIDATES)[0]
         if len(self._nearest) < _MEMO_SIZE:
             self._nearest[letters] = found
         return found

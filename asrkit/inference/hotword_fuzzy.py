@@ -20,10 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
 from asrkit.inference.hotwords import Hotword
+from asrkit.inference.nearest_spellings import nearest_spellings
 from asrkit.text import normalize_text
 
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
@@ -49,30 +47,37 @@ class FuzzyHotwords:
                     self.target.setdefault(spelling, h.display or h.phrase)
         self.keys = list(self.target)
         self.phrase_words = {w for h in hotwords for w in h.phrase.split()}
-        # Speed (the correction runs on every output word): a spelling whose length differs from the word's by
-        # more than max_distance * the longer length can never be within max_distance, so each word length
-        # is compared only with the spellings of compatible lengths (kept in list order, so ties still go
-        # to the phrase listed first), and an answer is remembered per word (garbled spellings recur).
-        self._by_length: dict[int, list[str]] = {}
+        # The correction runs on every output word: an answer is remembered per word (garbled spellings recur),
+        # and prepare() looks up a batch's new words together.
         self._memo: dict[str, str | None] = {}
 
     def __bool__(self) -> bool:
         return self.max_distance > 0 and bool(self.keys)
 
+    def _looked_up(self, word: str) -> bool:
+        """Whether ``word`` (normalised) is compared with the spellings at all."""
+        return not (len(word) < 3 or word in self.known or word in self.target or word in self.phrase_words)
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Look up the words of all ``texts`` that need it at once (:mod:`asrkit.inference.nearest_spellings`;
+        the same answers as one look-up per word, remembered): call it with a batch's outputs before
+        correcting them one by one."""
+        if not self:
+            return
+        words = {normalized_word(w) for text in texts for w in _WORD.findall(text)}
+        todo = sorted(w for w in words if w not in self._memo and " " not in w and self._looked_up(w))
+        todo = todo[: _MEMO_SIZE - len(self._memo)]
+        for word, hit in zip(todo, nearest_spellings(todo, self.keys, self.max_distance, 1)):
+            self._memo[word] = self.target[self.keys[hit[0]]] if hit else None
+
     def nearest(self, word: str) -> str | None:
         """The phrase ``word`` (normalised) is corrected to, or None."""
-        if len(word) < 3 or word in self.known or word in self.target or word in self.phrase_words or not self:
+        if not self or not self._looked_up(word):
             return None
         if word in self._memo:
             return self._memo[word]
-        n = len(word)
-        keys = self._by_length.get(n)
-        if keys is None:
-            keys = self._by_length[n] = [k for k in self.keys
-                                         if abs(len(k) - n) <= self.max_distance * max(len(k), n)]
-        hit = process.extractOne(word, keys, scorer=Levenshtein.normalized_distance,
-                                 score_cutoff=self.max_distance) if keys else None
-        answer = self.target[hit[0]] if hit else None
+        hit = nearest_spellings([word], self.keys, self.max_distance, 1)[0]
+        answer = self.target[self.keys[hit[0]]] if hit else None
         if len(self._memo) < _MEMO_SIZE:
             self._memo[word] = answer
         return answer
