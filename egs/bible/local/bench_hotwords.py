@@ -55,6 +55,21 @@ def rows(paths: list[str]) -> list[dict]:
     return out
 
 
+def biased_names(lists: Path) -> set[str]:
+    """The biased words of a benchmark run's folder (``biased_names.txt``, written by :func:`main`)."""
+    return set((lists / "biased_names.txt").read_text(encoding="utf-8").split())
+
+
+def audio_rows(paths: list[str]) -> list[dict]:
+    """:func:`rows` with each row's ``audio`` made a path from here (manifests name it relative to themselves)."""
+    out = []
+    for p in paths:
+        for r in rows([p]):
+            r["audio"] = str(Path(p).parent / r["audio"])
+            out.append(r)
+    return out
+
+
 def proper_names(texts: list[str], also_lower: list[str] = ()) -> Counter:
     """Normalised words written capitalised inside a sentence of ``texts`` and never in lower case in ``texts``
     or ``also_lower``; at least 3 letters, no apostrophe (so "I'll" and "Mark's" are not names)."""

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_hotwords import rows
+from bench_hotwords import audio_rows, biased_names
 
 from asrkit.inference import DecodeConfig, Recognizer
 from asrkit.inference.hotwords import read_hotwords
@@ -76,13 +76,9 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lists = Path(args.lists)
-    biased = set((lists / "biased_names.txt").read_text(encoding="utf-8").split())
+    biased = biased_names(lists)
 
-    test = []
-    for manifest in args.test:
-        for r in rows([manifest]):
-            r["audio"] = str(Path(manifest).parent / r["audio"])
-            test.append(r)
+    test = audio_rows(args.test)
     test = test[: args.max_utts] if args.max_utts else test
     refs = [normalize_text(r["text"]) for r in test]
 

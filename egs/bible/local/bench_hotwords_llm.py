@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_hotwords import rows
+from bench_hotwords import audio_rows, biased_names
 from common import stable_hash
 
 from asrkit.inference import DecodeConfig, Recognizer
@@ -57,13 +57,9 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lists = Path(args.lists)
-    biased = set((lists / "biased_names.txt").read_text(encoding="utf-8").split())
+    biased = biased_names(lists)
 
-    test = []
-    for manifest in args.test:
-        for r in rows([manifest]):
-            r["audio"] = str(Path(manifest).parent / r["audio"])
-            test.append(r)
+    test = audio_rows(args.test)
     test = [r for r in test if biased & set(normalize_text(r["text"]).split())]
     test = sorted(test, key=lambda r: stable_hash(r["id"]))[: args.max_utts]
     refs = [normalize_text(r["text"]) for r in test]
