@@ -67,8 +67,12 @@ class FuzzyHotwords:
         words = {normalized_word(w) for text in texts for w in _WORD.findall(text)}
         todo = sorted(w for w in words if w not in self._memo and " " not in w and self._looked_up(w))
         todo = todo[: _MEMO_SIZE - len(self._memo)]
-        for word, hit in zip(todo, nearest_spellings(todo, self.keys, self.max_distance, 1)):
-            self._memo[word] = self.target[self.keys[hit[0]]] if hit else None
+        self._memo.update(zip(todo, self._answers(todo)))
+
+    def _answers(self, words: list[str]) -> list[str | None]:
+        """The phrase each of ``words`` (normalised, looked up) is corrected to, or None."""
+        return [self.target[self.keys[hit[0]]] if hit else None
+                for hit in nearest_spellings(words, self.keys, self.max_distance, 1)]
 
     def nearest(self, word: str) -> str | None:
         """The phrase ``word`` (normalised) is corrected to, or None."""
@@ -76,8 +80,7 @@ class FuzzyHotwords:
             return None
         if word in self._memo:
             return self._memo[word]
-        hit = nearest_spellings([word], self.keys, self.max_distance, 1)[0]
-        answer = self.target[self.keys[hit[0]]] if hit else None
+        answer = self._answers([word])[0]
         if len(self._memo) < _MEMO_SIZE:
             self._memo[word] = answer
         return answer
