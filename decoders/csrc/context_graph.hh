@@ -71,6 +71,11 @@ class ContextGraphScorer : public NativeScorer {
   }
   bool Holds() const override { return true; }
   double Held(int32_t state) const override { return pending_[state]; }
+  float ScoreHeld(int32_t state, int32_t unit, int32_t* child, double* held) override {
+    const float score = Score(state, unit, child);
+    *held = pending_[*child];
+    return score;
+  }
   float Final(int32_t state) override {
     if (boundary_.empty()) return static_cast<float>(-pending_[state]);
     int32_t mid;

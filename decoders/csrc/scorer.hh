@@ -31,6 +31,13 @@ class NativeScorer {
   // unless the phrase completes); 0 for LMs. The search may rank prefixes without it (hotword_beam).
   virtual bool Holds() const { return false; }
   virtual double Held(int32_t state) const { return 0.0; }
+  // Score() and Held() of the child state in one call: the search asks for both for every prefix it makes, and
+  // a holder can answer the second from what the first just read.
+  virtual float ScoreHeld(int32_t state, int32_t unit, int32_t* child, double* held) {
+    const float score = Score(state, unit, child);
+    *held = Held(*child);
+    return score;
+  }
 };
 
 // +1 per unit (decoders/bonus.py UnitBonus): with weight beta, beta |y|.

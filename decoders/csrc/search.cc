@@ -63,6 +63,7 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
     NativeScorer* native = slots_[s].native;
     if (!native) continue;
     if (native->Holds()) holders_.push_back(Holder{native, slots_[s].weight, k});
+    native_holds_.push_back(native->Holds());
     if (native->Holds() && opts_.hotword_beam > 0) holds_ = true;
     if (native->Prefetches()) prefetch_ = true;
     ++k;
@@ -148,17 +149,27 @@ int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
   next_sibling_.push_back(-1);
   n_children_.push_back(0);
   Link(node, id);
-  // The native scorers' score of the unit and the state after it, computed once per node.
+  // The native scorers' score of the unit and the state after it, computed once per node; with the hotword
+  // beam also the held part of the new state (HeldOf's sum, in the same order, from the same calls).
   const size_t base_parent = static_cast<size_t>(node) * n_native_;
+  double held_sum = 0.0;
   for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
-    if (!slots_[s].native) continue;
+    NativeScorer* native = slots_[s].native;
+    if (!native) continue;
     int32_t child_state;
-    const float score = slots_[s].native->Score(nstate_[base_parent + k], unit, &child_state);
+    float score;
+    if (holds_ && native_holds_[k]) {
+      double held;
+      score = native->ScoreHeld(nstate_[base_parent + k], unit, &child_state, &held);
+      held_sum += slots_[s].weight * held;
+    } else {
+      score = native->Score(nstate_[base_parent + k], unit, &child_state);
+    }
     nstate_.push_back(child_state);
     nscore_.push_back(score);
     ++k;
   }
-  if (holds_) nheld_.push_back(HeldOf(id));
+  if (holds_) nheld_.push_back(held_sum);
   return id;
 }
 

@@ -135,6 +135,7 @@ class PrefixSearch {
     int k;  // its index among the native scorers (column of nstate_)
   };
   std::vector<Holder> holders_;  // the native scorers that hold a provisional score (HeldOf sums them)
+  std::vector<char> native_holds_;  // per native scorer: whether it is one of holders_
   bool prefetch_ = false;  // some native scorer prefetches (ExpandUtterance's look-ahead pass)
 
   // Trie: node -> parent, unit; native scorers' state and score per node (n_native_ per node).
