@@ -62,7 +62,6 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
   for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
     NativeScorer* native = slots_[s].native;
     if (!native) continue;
-    if (native->Holds()) holders_.push_back(Holder{native, slots_[s].weight, k});
     native_holds_.push_back(native->Holds());
     if (native->Holds() && opts_.hotword_beam > 0) holds_ = true;
     if (native->Prefetches()) prefetch_ = true;
@@ -102,7 +101,12 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
 
 double PrefixSearch::HeldOf(int32_t node) const {
   double h = 0.0;
-  for (const Holder& x : holders_) h += x.weight * x.scorer->Held(nstate_[static_cast<size_t>(node) * n_native_ + x.k]);
+  for (int k = 0, s = 0; s < static_cast<int>(slots_.size()); ++s) {
+    if (!slots_[s].native) continue;
+    const int32_t state = nstate_[static_cast<size_t>(node) * n_native_ + k];
+    if (native_holds_[k]) h += slots_[s].weight * slots_[s].native->Held(state);
+    ++k;
+  }
   return h;
 }
 

@@ -109,7 +109,7 @@ class PrefixSearch {
   void ExpandUtterance(int b, int t, const std::vector<const double*>& cb_scores, int row_base, int width);
   void Recombine(int b);
   bool SameFuture(int32_t a, int32_t c) const;
-  double HeldOf(int32_t node) const;
+  double HeldOf(int32_t node) const;  // a root's held score (Child() sums a new node's from its scorer calls)
   int SelectWithHotwordBeam(int n);
   int PruneSettled(int kept);
 
@@ -129,13 +129,7 @@ class PrefixSearch {
   std::vector<int> callback_of_slot_;  // index among callbacks, or -1
   int n_native_ = 0, n_callbacks_ = 0, n_frames_ = 0;
   bool holds_ = false;  // hotword_beam > 0 and some native scorer holds provisional scores
-  struct Holder {
-    NativeScorer* scorer;
-    double weight;
-    int k;  // its index among the native scorers (column of nstate_)
-  };
-  std::vector<Holder> holders_;  // the native scorers that hold a provisional score (HeldOf sums them)
-  std::vector<char> native_holds_;  // per native scorer: whether it is one of holders_
+  std::vector<char> native_holds_;  // per native scorer: whether it holds a provisional score (HeldOf sums them)
   bool prefetch_ = false;  // some native scorer prefetches (ExpandUtterance's look-ahead pass)
 
   // Trie: node -> parent, unit; native scorers' state and score per node (n_native_ per node).
