@@ -51,7 +51,7 @@ from peer_ctc_lm import pyctcdecode_labels  # noqa: E402
 
 from asrkit.data.jsonl import read_jsonl  # noqa: E402
 from asrkit.inference.emissions_decoder import EmissionsDecoder  # noqa: E402
-from asrkit.inference.hotwords import read_hotwords  # noqa: E402
+from asrkit.inference.hotwords import phrase_words, read_hotwords  # noqa: E402
 from asrkit.metrics.biased_words import biased_word_scores  # noqa: E402
 from asrkit.text import normalize_text  # noqa: E402
 from decoders.vocabulary import Vocabulary  # noqa: E402
@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
 
     def add(decoder: str, size: int, w: float, hyps: list[str], seconds: float, path: Path | None) -> None:
-        listed = {w for h in (read_hotwords(path) if path else []) for w in h.phrase.split()}
+        listed = phrase_words(read_hotwords(path)) if path else set()
         s = biased_word_scores(refs, hyps, biased, listed)
         rows.append({"decoder": decoder, "phrases": size, "weight": w, "seconds": round(seconds, 4),
                      **{k: round(v, 2) if isinstance(v, float) else v for k, v in s.items()}})

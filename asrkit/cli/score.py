@@ -158,9 +158,10 @@ def _score_error_rate(args: argparse.Namespace, paired: Paired) -> tuple[str, di
 
 def _read_biased_words(path: str) -> set[str]:
     """Every word of the phrases of a hotword list (one UserError line for a bad file)."""
-    from asrkit.inference.hotwords import read_hotwords  # the hotword file format (not needed for plain scoring)
+    # The hotword file format, imported here: plain scoring does not need it.
+    from asrkit.inference.hotwords import phrase_words, read_hotwords
 
-    return {w for h in read_hotwords(path, flag="--biased-words") for w in h.phrase.split()}
+    return phrase_words(read_hotwords(path, flag="--biased-words"))
 
 
 def _biased_words(path: str, words: set[str], paired: Paired) -> tuple[str, dict]:

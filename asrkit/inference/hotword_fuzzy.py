@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from asrkit.inference.hotwords import Hotword
+from asrkit.inference.hotwords import Hotword, phrase_words
 from asrkit.inference.nearest_spellings import nearest_spellings
 from asrkit.text import normalize_text
 
@@ -46,7 +46,7 @@ class FuzzyHotwords:
                 if " " not in spelling:
                     self.target.setdefault(spelling, h.display or h.phrase)
         self.keys = list(self.target)
-        self.phrase_words = {w for h in hotwords for w in h.phrase.split()}
+        self.phrase_words = phrase_words(hotwords)
         # The correction runs on every output word: an answer is remembered per word (garbled spellings recur),
         # and prepare() looks up a batch's new words together.
         self._memo: dict[str, str | None] = {}

@@ -106,6 +106,11 @@ def read_hotwords(path: str | Path, flag: str = "--hotwords") -> list[Hotword]:
     return out
 
 
+def phrase_words(hotwords: Iterable[Hotword]) -> set[str]:
+    """Every word of the phrases of a list (not their aliases): the words the list may write into an output."""
+    return {w for h in hotwords for w in h.phrase.split()}
+
+
 class SpellingIndex:
     """Spellings of one or more words (``"a cad"``), for scans of a text's words: the first words of all of them,
     and a quick test of whether a word sequence can hold any: it must hold a one-word spelling, or the first

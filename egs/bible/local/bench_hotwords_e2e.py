@@ -33,7 +33,7 @@ import torch
 from bench_hotwords import audio_rows, biased_names
 
 from asrkit.inference import DecodeConfig, Recognizer
-from asrkit.inference.hotwords import read_hotwords
+from asrkit.inference.hotwords import phrase_words, read_hotwords
 from asrkit.metrics.biased_words import biased_word_scores
 from asrkit.text import normalize_text
 
@@ -108,8 +108,7 @@ def main() -> None:
     results = []
     plain = {r["fusion"]: r for r in rows_ if not r["phrases"]}
     for row in rows_:
-        list_words = ({w for h in read_hotwords(row["fields"]["hotwords"]) for w in h.phrase.split()}
-                      if row["phrases"] else set())
+        list_words = phrase_words(read_hotwords(row["fields"]["hotwords"])) if row["phrases"] else set()
         m = biased_word_scores(refs, row["hyps"], biased, list_words)
         base = plain.get(row["fusion"])
         total = row["acoustic_s"] + row["decode_s"]

@@ -25,7 +25,7 @@ from bench_hotwords import audio_rows, biased_names
 from common import stable_hash
 
 from asrkit.inference import DecodeConfig, Recognizer
-from asrkit.inference.hotwords import read_hotwords
+from asrkit.inference.hotwords import phrase_words, read_hotwords
 from asrkit.metrics.biased_words import biased_word_scores
 from asrkit.text import normalize_text
 
@@ -76,8 +76,7 @@ def main() -> None:
             continue
         for size in [int(s) for s in args.sizes.split(",")]:
             # Every word of the list's phrases: wrong output words of it are false names.
-            list_words = ({w for h in read_hotwords(str(lists / f"hotwords_{size}.txt")) for w in h.phrase.split()}
-                          if size else set())
+            list_words = phrase_words(read_hotwords(str(lists / f"hotwords_{size}.txt"))) if size else set()
             for w in [float(x) for x in args.hotword_weights.split(",")] if size else [0.0]:
                 cfg = DecodeConfig(**{**settings, "beam": args.beam, "prune_topk": args.prune_topk,
                                        "lm": args.lm if needs_lm else None,
