@@ -75,3 +75,33 @@ def test_init_encoder_refuses_other_shapes_and_init(trained, zh_manifest, tmp_pa
         Trainer(wide, str(zh_manifest), None, str(tmp_path / "a"), nj=1, init_encoder=str(src))
     with pytest.raises(UserError, match="exclude each other"):
         Trainer(trainer.cfg, str(zh_manifest), None, str(tmp_path / "b"), nj=1, init=str(src), init_encoder=str(src))
+
+
+def test_english_character_model_with_30ms_frames(trained, tmp_path):
+    """``"lfr_n": 3``: an English character model (letters and a lone ``▁`` between words, as wav2vec2's ``|``)
+    on 30 ms encoder frames, its encoder transferred from a 60 ms BPE model; the saved model keeps the stride."""
+    folder, trainer = trained
+    src = folder / "exp" / "model"
+    cfg = dataclasses.replace(trainer.cfg, units="char", vocab_size=64, lfr_n=3,
+                              optim=dataclasses.replace(trainer.cfg.optim, epochs=1))
+    assert cfg.to_dict()["lfr_n"] == 3 and "lfr_n" not in trainer.cfg.to_dict()
+    manifest = folder / "m.jsonl"
+    t = Trainer(cfg, str(manifest), None, str(tmp_path / "exp"), nj=1, init_encoder=str(src))
+    assert "\u2581" in t.tok.pieces() and "t" in t.tok.pieces()
+    t.train()
+    english_bpe, english_chars = CTCModel.from_pretrained(src), CTCModel.from_pretrained(tmp_path / "exp" / "model")
+    assert english_chars.config.frontend.lfr_n == 3 and english_bpe.config.frontend.lfr_n == 6
+    wave = torch.randn(16000)
+    with torch.inference_mode():
+        n60, n30 = (m.frontend(wave).size(0) for m in (english_bpe, english_chars))
+    assert n30 in (2 * n60 - 1, 2 * n60, 2 * n60 + 1)  # twice the frames of the same second of audio
+
+
+def test_lfr_n_outside_the_stack_is_refused(tmp_path):
+    from asrkit.train.config import TrainConfig
+
+    for n in (0, 8):
+        path = tmp_path / f"c{n}.json"
+        path.write_text(json.dumps({"lfr_n": n}))
+        with pytest.raises(UserError, match="lfr_n must be 1..7"):
+            TrainConfig.load(path)

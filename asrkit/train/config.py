@@ -8,6 +8,7 @@ from pathlib import Path
 from asrkit.encoder import SANMConfig
 from asrkit.encoder.hertz import HertzCodecConfig
 from asrkit.errors import UserError
+from asrkit.frontend import FrontendConfig
 from asrkit.tokenizer.spm import UNIT_TYPES
 from asrkit.utils.config_io import from_dict, load_config
 
@@ -57,6 +58,10 @@ class TrainConfig:
     encoder: SANMConfig = field(default_factory=SANMConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     frontend: str = "paraformer"  # or "hertz" (then ``hertz`` holds its settings)
+    # paraformer: 10 ms fbank frames per encoder frame (LFR n; 7 are stacked either way). 6 (60 ms) as
+    # Paraformer; 3 (30 ms) for character units, which need more frames than BPE units: CTC needs a frame
+    # per letter and a blank between doubled letters.
+    lfr_n: int = 6
     hertz: HertzTrainConfig = field(default_factory=HertzTrainConfig)
 
     @classmethod
@@ -68,12 +73,17 @@ class TrainConfig:
             raise UserError(f"{path}: units must be one of {', '.join(UNIT_TYPES)}, not {cfg.units!r}")
         if cfg.frontend not in ("paraformer", "hertz"):
             raise UserError(f"{path}: frontend must be 'paraformer' or 'hertz', not {cfg.frontend!r}")
+        if not 1 <= cfg.lfr_n <= FrontendConfig.lfr_m:
+            raise UserError(f"{path}: lfr_n must be 1..{FrontendConfig.lfr_m} (frames stacked per encoder frame), "
+                            f"not {cfg.lfr_n}")
         return cfg
 
     def to_dict(self) -> dict:
         d = {"vocab_size": self.vocab_size, "encoder": self.encoder.to_dict(), "optim": asdict(self.optim)}
         if self.units != "bpe":
             d["units"] = self.units
+        if self.lfr_n != 6:
+            d["lfr_n"] = self.lfr_n
         if self.frontend != "paraformer":
             d.update(frontend=self.frontend, hertz=self.hertz.to_dict())
         return d

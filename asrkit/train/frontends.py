@@ -22,8 +22,8 @@ class FbankFrontend:
 
     forward_kwargs: dict = {}
 
-    def __init__(self, cache: Path, nj: int):
-        self.config = FrontendConfig(fbank=FbankConfig())
+    def __init__(self, cache: Path, nj: int, lfr_n: int = 6):
+        self.config = FrontendConfig(fbank=FbankConfig(), lfr_n=lfr_n)
         self.cache, self.nj = cache, nj
         self.batch_lfr_n = self.config.lfr_n  # batches are sized in LFR frames
         self.frame_seconds = self.config.fbank.frame_shift_ms / 1000
@@ -105,4 +105,4 @@ class HertzFrontend:
 
 def train_frontend(config: TrainConfig, cache: Path, nj: int) -> FbankFrontend | HertzFrontend:
     """The front end ``config.frontend`` names (TrainConfig.load has checked it is one of these two)."""
-    return HertzFrontend(config, cache) if config.frontend == "hertz" else FbankFrontend(cache, nj)
+    return HertzFrontend(config, cache) if config.frontend == "hertz" else FbankFrontend(cache, nj, config.lfr_n)
