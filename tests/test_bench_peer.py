@@ -191,3 +191,34 @@ def test_hotword_peer_bench_on_a_name_the_model_misreads(tmp_path):
     assert rows["asrkit", 0]["recall"] == 0.0 and rows["asrkit", 1]["recall"] == 100.0
     assert rows["asrkit", 1]["wer"] == 0.0 and rows["pyctcdecode", 0]["recall"] == 0.0
     assert "| pyctcdecode | 1 | 10.0 |" in out.read_text()
+
+
+def test_wav2vec2_style_character_row(tmp_path):
+    """bench/peer_ctc_chars.py --row en: a character model's units as a wav2vec2 vocabulary (``<pad>``, ``|``,
+    letters) for asrkit and pyctcdecode with a word 3-gram; both must read the LM where a letter leans wrong."""
+    bench = _bench()  # registers peer_ctc_lm, which peer_ctc_chars imports
+    spec = importlib.util.spec_from_file_location("peer_ctc_chars", ROOT / "bench" / "peer_ctc_chars.py")
+    chars = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(chars)
+    corpus = ["the cat sat on the mat", "the cat ate the rat", "a cat sat on a mat", "the dog ate the bone"] * 20
+    (tmp_path / "c.txt").write_text("\n".join(corpus) + "\n")
+    tok = train_tokenizer(corpus, tmp_path / "sp.model", vocab_size=64, units="char")
+    word_arpa = tmp_path / "word.arpa"
+    build_ngram([tmp_path / "c.txt"], 3, "word", word_arpa, memory="64M")
+    labels = chars.wav2vec2_labels(tok)
+    assert labels[0] == "<pad>" and "|" in labels and "t" in labels and "\u2581" not in labels
+
+    clean_text, flip_text, wrong_text = "the dog ate the bone", "the cat sat on the mat", "the cat rat on the mat"
+    target, wrong = tok.encode(flip_text), tok.encode(wrong_text)
+    assert len(target) == len(wrong) and sum(a != b for a, b in zip(target, wrong)) == 1
+    utts = [
+        bench.Utterance("clean", clean_text, 1.0, _emissions(tok, tok.encode(clean_text), None)),
+        bench.Utterance("flip", flip_text, 1.0, _emissions(tok, target, wrong)),
+    ]
+    plain, ours, peer = chars.en_decoders(word_arpa, tok, [4], [-10.0, -40.0])[4]
+    assert [o for o, _ in ours] == [o for o, _ in peer] == [-10.0, -40.0] and len(plain) == 1
+    assert (plain[0][1].name, ours[0][1].unit, peer[0][1].name) == ("asrkit beam (no LM)", "word", "pyctcdecode")
+    assert bench.run_decoder(plain[0][1], utts).hyps == [clean_text, wrong_text]
+    for _, dec in ours + peer:
+        dec.set_weights(0.5, 0.5)
+        assert bench.run_decoder(dec, utts).hyps == [clean_text, flip_text], dec.name
