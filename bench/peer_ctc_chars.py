@@ -32,8 +32,8 @@ given to both tools. Both get the same (lambda, beta) grid tuned on the dev mani
 ``heldout_dev_en``, held-out training books / CER on ``dev_zh``), then decode the test manifest; in the ``en``
 row also the out-of-vocabulary penalty (``--oov-penalties``: asrkit's ``--oov-penalty``, natural log, times
 lambda, once where a spelling leaves the LM's words; pyctcdecode's ``unk_score_offset``, added to a partial
-word's score, growing with its length, and to a finished unknown word's), the same values for both. Speed: CPU seconds of the decode calls only (``time.process_time``), best of
-``--timing-rounds`` passes.
+word's score, growing with its length, and to a finished unknown word's), the same values for both. Speed:
+CPU seconds of the decode calls only (``time.process_time``), best of ``--timing-rounds`` passes.
 
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/peer_ctc_chars.py --row en --max-utts 200 --max-dev-utts 200
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/peer_ctc_chars.py --row zh --max-utts 200 --max-dev-utts 100
