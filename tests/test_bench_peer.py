@@ -53,22 +53,28 @@ def _emissions(tok, target: list[int], wrong: list[int] | None) -> torch.Tensor:
     return torch.log_softmax(torch.stack(frames), dim=-1)
 
 
+CORPUS = ["the cat sat on the mat", "the cat ate the rat", "a cat sat on a mat", "the dog ate the bone"] * 20
+CLEAN, FLIP, WRONG = "the dog ate the bone", "the cat sat on the mat", "the cat rat on the mat"
+
+
+def _two_utterances(bench, tok) -> list:
+    """A clean utterance and one whose single differing unit of FLIP leans to WRONG's (the LM must fix it)."""
+    target, wrong = tok.encode(FLIP), tok.encode(WRONG)
+    assert len(target) == len(wrong) and sum(a != b for a, b in zip(target, wrong)) == 1
+    return [bench.Utterance("clean", CLEAN, 1.0, _emissions(tok, tok.encode(CLEAN), None)),
+            bench.Utterance("flip", FLIP, 1.0, _emissions(tok, target, wrong))]
+
+
 def test_peer_decoders_on_synthetic_emissions(tmp_path):
     bench = _bench()
-    corpus = ["the cat sat on the mat", "the cat ate the rat", "a cat sat on a mat", "the dog ate the bone"] * 20
-    (tmp_path / "c.txt").write_text("\n".join(corpus) + "\n")
-    tok = train_tokenizer(corpus, tmp_path / "sp.model", vocab_size=40)
+    (tmp_path / "c.txt").write_text("\n".join(CORPUS) + "\n")
+    tok = train_tokenizer(CORPUS, tmp_path / "sp.model", vocab_size=40)
     token_arpa, word_arpa = tmp_path / "tok.arpa", tmp_path / "word.arpa"
     build_ngram([tmp_path / "c.txt"], 3, "token", token_arpa, tokenizer=tok, memory="64M")
     build_ngram([tmp_path / "c.txt"], 3, "word", word_arpa, memory="64M")
 
-    clean_text, flip_text, wrong_text = "the dog ate the bone", "the cat sat on the mat", "the cat rat on the mat"
-    target, wrong = tok.encode(flip_text), tok.encode(wrong_text)
-    assert len(target) == len(wrong) and sum(a != b for a, b in zip(target, wrong)) == 1
-    utts = [
-        bench.Utterance("clean", clean_text, 1.0, _emissions(tok, tok.encode(clean_text), None)),
-        bench.Utterance("flip", flip_text, 1.0, _emissions(tok, target, wrong)),
-    ]
+    clean_text, flip_text, wrong_text = CLEAN, FLIP, WRONG
+    utts = _two_utterances(bench, tok)
 
     greedy = bench.run_decoder(bench.greedy_decoder(tok), utts)
     assert greedy.hyps == [clean_text, wrong_text]
@@ -200,25 +206,18 @@ def test_wav2vec2_style_character_row(tmp_path):
     spec = importlib.util.spec_from_file_location("peer_ctc_chars", ROOT / "bench" / "peer_ctc_chars.py")
     chars = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(chars)
-    corpus = ["the cat sat on the mat", "the cat ate the rat", "a cat sat on a mat", "the dog ate the bone"] * 20
-    (tmp_path / "c.txt").write_text("\n".join(corpus) + "\n")
-    tok = train_tokenizer(corpus, tmp_path / "sp.model", vocab_size=64, units="char")
+    (tmp_path / "c.txt").write_text("\n".join(CORPUS) + "\n")
+    tok = train_tokenizer(CORPUS, tmp_path / "sp.model", vocab_size=64, units="char")
     word_arpa = tmp_path / "word.arpa"
     build_ngram([tmp_path / "c.txt"], 3, "word", word_arpa, memory="64M")
     labels = chars.wav2vec2_labels(tok)
     assert labels[0] == "<pad>" and "|" in labels and "t" in labels and "\u2581" not in labels
 
-    clean_text, flip_text, wrong_text = "the dog ate the bone", "the cat sat on the mat", "the cat rat on the mat"
-    target, wrong = tok.encode(flip_text), tok.encode(wrong_text)
-    assert len(target) == len(wrong) and sum(a != b for a, b in zip(target, wrong)) == 1
-    utts = [
-        bench.Utterance("clean", clean_text, 1.0, _emissions(tok, tok.encode(clean_text), None)),
-        bench.Utterance("flip", flip_text, 1.0, _emissions(tok, target, wrong)),
-    ]
+    utts = _two_utterances(bench, tok)
     plain, ours, peer = chars.en_decoders(word_arpa, tok, [4], [-10.0, -40.0])[4]
     assert [o for o, _ in ours] == [o for o, _ in peer] == [-10.0, -40.0] and len(plain) == 1
     assert (plain[0][1].name, ours[0][1].unit, peer[0][1].name) == ("asrkit beam (no LM)", "word", "pyctcdecode")
-    assert bench.run_decoder(plain[0][1], utts).hyps == [clean_text, wrong_text]
+    assert bench.run_decoder(plain[0][1], utts).hyps == [CLEAN, WRONG]
     for _, dec in ours + peer:
         dec.set_weights(0.5, 0.5)
-        assert bench.run_decoder(dec, utts).hyps == [clean_text, flip_text], dec.name
+        assert bench.run_decoder(dec, utts).hyps == [CLEAN, FLIP], dec.name
