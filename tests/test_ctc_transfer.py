@@ -95,6 +95,10 @@ def test_english_character_model_with_30ms_frames(trained, tmp_path):
     with torch.inference_mode():
         n60, n30 = (m.frontend(wave).size(0) for m in (english_bpe, english_chars))
     assert n30 in (2 * n60 - 1, 2 * n60, 2 * n60 + 1)  # twice the frames of the same second of audio
+    from asrkit.inference.streaming import StreamingRecognizer
+
+    with pytest.raises(UserError, match="at least one 30 ms frame"):  # streaming speaks of its frames
+        StreamingRecognizer(str(tmp_path / "exp" / "model"), chunk_size=0)
 
 
 def test_lfr_n_outside_the_stack_is_refused(tmp_path):

@@ -91,7 +91,8 @@ class StreamingRecognizer:
         enc_cfg = ctc.config.encoder
         trained = enc_cfg.chunk_size is not None
         if chunk_size is not None and chunk_size < 1:
-            raise UserError(f"--chunk-ms gives {chunk_size} frames: a chunk needs at least one 60 ms frame")
+            shift_ms = round(1000 * ctc.config.frontend.frame_shift_s)
+            raise UserError(f"--chunk-ms gives {chunk_size} frames: a chunk needs at least one {shift_ms} ms frame")
         self.encoder = ctc.encoder
         self.mode = mode or ("chunked" if trained else "window")
         if self.mode not in MODES:
