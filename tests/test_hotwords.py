@@ -133,6 +133,42 @@ def test_hotword_flips_an_ambiguous_name_char_vocab(tmp_path):
     assert EmissionsDecoder(vocab, method="beam", hotwords=str(hot), hotword_weight=1.0).decode([lp]) == ["saw marc"]
 
 
+def test_sentencepiece_character_model_matches_whole_words_like_wav2vec2(tmp_path):
+    """A sentencepiece ``char`` model (asrkit's English character models: no dummy prefix, a lone ``▁`` between
+    words) spells a phrase without ``▁``; the graph starts it after that ``▁`` as after wav2vec2's ``|``: the
+    name flips mid-sentence, "ark" does not bias "mark", and both vocabularies give the same texts."""
+    from asrkit.inference.hotwords import build_context_graph, word_delimiter
+    from asrkit.tokenizer import train_tokenizer
+
+    tok = train_tokenizer(["saw mark and marc", "the lark saw a bark", "we quizzed yves jo"] * 5, tmp_path / "c.model",
+                          64, units="char")
+    sp = Vocabulary.from_sentencepiece(tmp_path / "c.model")
+    w2v = Vocabulary.from_chars(["<pad>" if i == 0 else "|" if p == "\u2581" else p
+                                 for i, p in enumerate(tok.pieces())], blank_id=0)
+    assert word_delimiter(sp) == word_delimiter(w2v) == tok.pieces().index("\u2581")
+    assert word_delimiter(sp) not in sp.encode("mark")  # the phrase alone has no ▁
+    frames = [{c: 0.95} for c in "saw"] + [{"\u2581": 0.95}] + [{c: 0.95} for c in "mar"] + [{"c": 0.55, "k": 0.4}]
+    hot = tmp_path / "names.txt"
+    for phrase, want in (("Mark", "saw mark"), ("ark", "saw marc")):
+        hot.write_text(phrase + "\n")
+        kw = {"method": "beam", "hotwords": str(hot), "hotword_weight": 1.0}
+        got = [EmissionsDecoder(v, **kw).decode([emissions(v, frames)]) for v in (sp, w2v)]
+        assert got == [[want], [want]], phrase
+    # A script written without spaces is matched anywhere: no delimiter before its phrases.
+    zh = train_tokenizer(["要有礼貌 linux 的人", "礼貌 os"] * 5, tmp_path / "zh.model", 64, units="char")
+    g = build_context_graph(read_hotwords_text(tmp_path, "礼貌\nlinux\n"), zh)
+    delim = word_delimiter(zh)
+    assert [p[0] == delim for p in g.phrases] == [False, True]
+
+
+def read_hotwords_text(folder, text: str):
+    from asrkit.inference.hotwords import read_hotwords
+
+    path = folder / "list.txt"
+    path.write_text(text, encoding="utf-8")
+    return read_hotwords(path)
+
+
 def test_char_path_equals_bpe_path(tmp_path):
     """The same problem over a character vocabulary (delimiter |) and over sentencepiece-style pieces whose
     word-initial units carry ▁: the same texts and hotword scores."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -211,6 +212,29 @@ def unit_boundaries(tokenizer: Any, starts: Sequence[bool] | None = None,
     return [bool(s) or not bool(w) for s, w in zip(starts, wordish)]
 
 
+# Scripts written without spaces between words (Unicode character names start so): a phrase in them is
+# matched anywhere, as their text has no word delimiter to start it.
+_UNSPACED_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR")
+
+
+def word_delimiter(tokenizer: Any) -> int | None:
+    """The unit between words of a character vocabulary: its ``word_delimiter_id`` (wav2vec2's ``|``), or the
+    lone ``▁`` of a sentencepiece character model (no dummy prefix, so ``▁`` is a unit of its own between words
+    and no other piece starts with it); None for other vocabularies (BPE pieces carry ``▁`` themselves)."""
+    delim = getattr(tokenizer, "word_delimiter_id", None)
+    if delim is not None:
+        return delim
+    pieces = tokenizer.pieces()
+    if WORD_START in pieces and not any(p.startswith(WORD_START) and p != WORD_START for p in pieces):
+        return pieces.index(WORD_START)
+    return None
+
+
+def _written_with_spaces(phrase: str) -> bool:
+    """Whether ``phrase`` starts with a character of a script that puts spaces between words."""
+    return not unicodedata.name(phrase[:1], "").startswith(_UNSPACED_SCRIPTS)
+
+
 def build_context_graph(hotwords: Sequence[Hotword | tuple[str, float]], tokenizer: Any, where: str = "--hotwords",
                         boundary: Sequence[bool] | None = None) -> ContextGraph:
     """The context graph of ``hotwords`` over ``tokenizer``'s units, matching whole words only (a phrase is
@@ -220,7 +244,7 @@ def build_context_graph(hotwords: Sequence[Hotword | tuple[str, float]], tokeniz
     unk = getattr(tokenizer, "unk_id", None)
     if unk is None and getattr(tokenizer, "sp", None) is not None:
         unk = tokenizer.sp.unk_id()
-    phrases, weights = [], []
+    phrases, weights, texts = [], [], []
     spelled = [(h[0], h[1]) for h in hotwords]  # an alias is one more path with its phrase's weight
     spelled += [(a, h[1]) for h in hotwords if len(h) > 2 for a in h[2]]
     for phrase, weight in spelled:
@@ -230,9 +254,12 @@ def build_context_graph(hotwords: Sequence[Hotword | tuple[str, float]], tokeniz
                                 "tokenizer does not know)")
             phrases.append(ids)
             weights.append(weight)
-    start = getattr(tokenizer, "word_delimiter_id", None)
-    if start is not None:  # a character vocabulary: a phrase starts after the word delimiter
-        phrases = [[start, *p] for p in phrases]
+            texts.append(phrase)
+    # A character vocabulary: a phrase starts after the word delimiter (so "cat" does not match inside "bobcat");
+    # one of a script without spaces starts anywhere (it has no delimiter before it).
+    start = word_delimiter(tokenizer)
+    if start is not None:
+        phrases = [[start, *p] if _written_with_spaces(t) else p for p, t in zip(phrases, texts)]
     if boundary is None:
         boundary = unit_boundaries(tokenizer)
     return ContextGraph(phrases, weights, vocab=tokenizer.pieces(), start_unit=start, boundary=boundary)
