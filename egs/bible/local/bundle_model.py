@@ -23,6 +23,8 @@ def main() -> None:
     ap.add_argument("--scores", nargs="*", default=[], help="NAME=score.json pairs for the card")
     ap.add_argument("--train-hours", type=float, required=True)
     ap.add_argument("--command", default="")
+    ap.add_argument("--training-note", default="",
+                    help="how the run started, for the card (e.g. its encoder taken from another model)")
     args = ap.parse_args()
     exp, out = Path(args.exp), Path(args.out)
     model = CTCModel.from_pretrained(exp / "model")
@@ -36,7 +38,18 @@ def main() -> None:
         s = json.loads(Path(path).read_text())
         rows.append(f"| {name} | {s['n_utts']} | {s['value']:.2f} | {s['substitutions']} / {s['deletions']} / "
                     f"{s['insertions']} | {s['ref_len']} |")
-    log_tail = [x for x in (exp / "train.log").read_text().splitlines() if "end of epoch" in x or "averaged" in x]
+    log = (exp / "train.log").read_text().splitlines()
+    log_tail = [x for x in log if "end of epoch" in x or "averaged" in x or "initialised from" in x]
+    # What the run computed in, as the trainer logged it (bf16 autocast only on CPUs with native bf16).
+    precision = next((x.split("precision: ", 1)[1].split(" (")[0] for x in log if "precision: " in x), "float32")
+    # Epochs run (a --time-budget run may stop before the config's optim.epochs).
+    epochs = sum("end of epoch" in x for x in log) or cfg["optim"]["epochs"]
+    fe = model.config.frontend
+    if cfg.get("units") == "char":
+        units = (f"over {model.config.vocab_size} character units (letters, `'` and a lone `▁` between words, as "
+                 "wav2vec2's `|`)")
+    else:
+        units = f"over {model.config.vocab_size} sentencepiece BPE units"
     size_mb = sum(p.stat().st_size for p in out.iterdir()) / 1e6
     card = f"""# {out.name}
 
@@ -46,15 +59,14 @@ English, not real human speech.
 
 - **Architecture**: Paraformer SANM encoder, {enc['num_blocks']} blocks x {enc['output_size']} dims,
   {enc['attention_heads']} heads, FFN {enc['linear_units']}, FSMN kernel {enc['kernel_size']}; CTC head
-  over {model.config.vocab_size} sentencepiece BPE units; {n_params / 1e6:.2f}M parameters, stored in float16
-  ({size_mb:.1f} MB folder).
-- **Front end**: 80-dim Kaldi fbank (hamming, dither 0), LFR m=7 n=6 (60 ms frames), CMVN `am.mvn`
-  from the training data.
+  {units}; {n_params / 1e6:.2f}M parameters, stored in float16 ({size_mb:.1f} MB folder).
+- **Front end**: 80-dim Kaldi fbank (hamming, dither 0), LFR m={fe.lfr_m} n={fe.lfr_n}
+  ({round(1000 * fe.frame_shift_s)} ms frames), CMVN `am.mvn` from the training data.
 - **Training data**: {args.train_hours:.1f} h of English WEB Bible verses (all books except Mark, Jude,
   Titus, Ruth, Philemon, 3 John) synthesized with espeak-ng over many voices, speeds and pitches, with
   added noise (SNR 15-35 dB) and synthetic reverberation on half the utterances.
-- **Training**: {cfg['optim']['epochs']} epochs, AdamW lr {cfg['optim']['lr']}, warmup
-  {cfg['optim']['warmup_steps']} steps then cosine, bf16 autocast on CPU, SpecAugment, average of the
+- **Training**: {args.training_note}{epochs} epochs, AdamW lr {cfg['optim']['lr']}, warmup
+  {cfg['optim']['warmup_steps']} steps then cosine, {precision} on CPU, SpecAugment, average of the
   last {cfg['optim']['average_last']} epochs; seed {cfg['optim']['seed']}.
 
 ## Greedy CTC results
