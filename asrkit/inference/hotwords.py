@@ -232,7 +232,8 @@ def word_delimiter(tokenizer: Any) -> int | None:
 
 def _written_with_spaces(phrase: str) -> bool:
     """Whether ``phrase`` starts with a character of a script that puts spaces between words."""
-    return not unicodedata.name(phrase[:1], "").startswith(_UNSPACED_SCRIPTS)
+    first = phrase[:1]
+    return not first or not unicodedata.name(first, "").startswith(_UNSPACED_SCRIPTS)
 
 
 def build_context_graph(hotwords: Sequence[Hotword | tuple[str, float]], tokenizer: Any, where: str = "--hotwords",
