@@ -145,6 +145,11 @@ def test_sentencepiece_character_model_matches_whole_words_like_wav2vec2(tmp_pat
     sp = Vocabulary.from_sentencepiece(tmp_path / "c.model")
     w2v = Vocabulary.from_chars(["<pad>" if i == 0 else "|" if p == "\u2581" else p
                                  for i, p in enumerate(tok.pieces())], blank_id=0)
+    # The same pieces as a tokens.txt (save_emissions.py --tokens writes it): a token list spells each word from a
+    # ▁, which must not be doubled.
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("".join(f"{p} {i}\n" for i, p in enumerate(tok.pieces())), encoding="utf-8")
+    listed = Vocabulary.from_tokens_txt(tokens)
     assert word_delimiter(sp) == word_delimiter(w2v) == tok.pieces().index("\u2581")
     assert word_delimiter(sp) not in sp.encode("mark")  # the phrase alone has no ▁
     frames = [{c: 0.95} for c in "saw"] + [{"\u2581": 0.95}] + [{c: 0.95} for c in "mar"] + [{"c": 0.55, "k": 0.4}]
@@ -152,8 +157,8 @@ def test_sentencepiece_character_model_matches_whole_words_like_wav2vec2(tmp_pat
     for phrase, want in (("Mark", "saw mark"), ("ark", "saw marc")):
         hot.write_text(phrase + "\n")
         kw = {"method": "beam", "hotwords": str(hot), "hotword_weight": 1.0}
-        got = [EmissionsDecoder(v, **kw).decode([emissions(v, frames)]) for v in (sp, w2v)]
-        assert got == [[want], [want]], phrase
+        got = [EmissionsDecoder(v, **kw).decode([emissions(v, frames)]) for v in (sp, w2v, listed)]
+        assert got == [[want], [want], [want]], phrase
     # A script written without spaces is matched anywhere: no delimiter before its phrases.
     zh = train_tokenizer(["要有礼貌 linux 的人", "礼貌 os"] * 5, tmp_path / "zh.model", 64, units="char")
     g = build_context_graph(read_hotwords_text(tmp_path, "礼貌\nlinux\n"), zh)

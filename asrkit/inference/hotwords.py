@@ -256,11 +256,12 @@ def build_context_graph(hotwords: Sequence[Hotword | tuple[str, float]], tokeniz
             phrases.append(ids)
             weights.append(weight)
             texts.append(phrase)
-    # A character vocabulary: a phrase starts after the word delimiter (so "cat" does not match inside "bobcat");
-    # one of a script without spaces starts anywhere (it has no delimiter before it).
+    # A character vocabulary: a phrase starts after the word delimiter (so "cat" does not match inside "bobcat"),
+    # prepended unless the spelling has it already (a token list spells each word from a ``▁``); one of a script
+    # without spaces starts anywhere (it has no delimiter before it).
     start = word_delimiter(tokenizer)
     if start is not None:
-        phrases = [[start, *p] if _written_with_spaces(t) else p for p, t in zip(phrases, texts)]
+        phrases = [[start, *p] if p[0] != start and _written_with_spaces(t) else p for p, t in zip(phrases, texts)]
     if boundary is None:
         boundary = unit_boundaries(tokenizer)
     return ContextGraph(phrases, weights, vocab=tokenizer.pieces(), start_unit=start, boundary=boundary)
