@@ -79,12 +79,13 @@ def occurrences(lp: np.ndarray, ref: str, vocab: Vocabulary, biased: set[str]):
     return out
 
 
-def miss_groups(utterances: Iterable[tuple[str, str, np.ndarray]], vocab: Vocabulary, biased: set[str],
+def miss_groups(utterances: Iterable[tuple[str, str, str, np.ndarray]], vocab: Vocabulary, biased: set[str],
                 known: set[str], phrases: list[str], spellings: list[list[int]]) -> list[tuple[str, str, str, str]]:
     """(utterance id, name, the word written there or "None", group) of every biased-name occurrence whose
     reference aligns to the emissions; groups as in the module doc. ``utterances``: (id, normalised reference,
     normalised hypothesis, (T, V) log-probabilities); list spelling ``spellings[k]`` (units) writes ``phrases[k]``."""
     score = viterbi_scorer()
+    listed = set(phrases)
     out = []
     for uid, ref, hyp, log_probs in utterances:
         words = ref.split()
@@ -102,7 +103,7 @@ def miss_groups(utterances: Iterable[tuple[str, str, np.ndarray]], vocab: Vocabu
                 group = GROUPS[0]
             elif other > own:
                 group = GROUPS[1]
-            elif written[i] in known and written[i] not in phrases:
+            elif written[i] in known and written[i] not in listed:
                 group = GROUPS[2]
             else:
                 group = GROUPS[3]
