@@ -308,3 +308,25 @@ def test_written_hotword_scan_equals_the_plain_scan(spellings, words):
     hot = [Hotword(spellings[0], 1.0, tuple(spellings[1:]), "H")]
     check = CtcHotwordCheck(hot, set(), VOCAB, 0.0, reject_cost=1.0)
     assert check._spelled_runs(words) == _spelled_runs_reference(set(spellings), words)  # noqa: SLF001
+
+
+def _vocabularies() -> list:
+    """The three vocabulary kinds a check reads words with: sentencepiece pieces (the bundled character
+    model's, a lone ▁ before each word), a wav2vec2 letter list with "|", and a token list of word pieces."""
+    from pathlib import Path
+
+    sp = Path(__file__).resolve().parents[1] / "asrkit/pretrained/bible-en-ctc-char/tokenizer.model"
+    letters = ["<pad>", "|", *"abcdefghijklmnopqrstuvwxyz'"]
+    return [Vocabulary.from_sentencepiece(sp), Vocabulary.from_chars(letters, blank_id=0), VOCAB]
+
+
+@hyp_settings(max_examples=200, deadline=None)
+@given(st.lists(st.text("abrsdiex'", min_size=1, max_size=6), min_size=1, max_size=8), st.integers(0, 2))
+def test_word_bounds_equal_the_encoded_prefixes(words, kind):
+    """The check's one-pass word bounds are where the encoded prefixes of the text end (the definition, which
+    costs time quadratic in the words), for each vocabulary kind."""
+    vocab = _vocabularies()[kind]
+    check = CtcHotwordCheck(HOT, set(), vocab, 1.0)
+    units, bounds = check._word_units(words)  # noqa: SLF001
+    assert units == list(vocab.encode(" ".join(words)))
+    assert bounds == [0] + [len(vocab.encode(" ".join(words[: k + 1]))) for k in range(len(words))]

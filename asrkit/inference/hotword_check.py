@@ -234,10 +234,8 @@ class CtcHotwordCheck:
         encoded prefixes."""
         units = list(self.tokenizer.encode(" ".join(words)))
         each = [self._spell(w) for w in words]
-        if sum(len(e) for e in each) == len(units) and [u for e in each for u in e] == units:
-            bounds = [0]
-            for e in each:
-                bounds.append(bounds[-1] + len(e))
+        bounds = _bounds_in(units, each)
+        if bounds is not None:
             return units, bounds
         prefix = [len(self.tokenizer.encode(" ".join(words[: k + 1]))) for k in range(len(words))]
         return units, [0] + prefix
@@ -279,3 +277,22 @@ class CtcHotwordCheck:
             if (ceiling - score) / len(spelled) <= self.max_cost and score > best_score:
                 best, best_score = self.target[self.keys[k]], score
         return best
+
+
+def _bounds_in(units: Sequence[int], each: Sequence[Sequence[int]]) -> list[int] | None:
+    """Where each word's units start in ``units`` (the text's), plus the end, when ``units`` is the words'
+    own spellings in order with at most one unit between neighbours (a character vocabulary's word delimiter,
+    counted with the word after it, as the encoded prefixes count it); None otherwise. One pass: the encoded
+    prefixes of every word would cost time quadratic in the words (they were most of the check's time on a
+    character model)."""
+    bounds, pos = [0], 0
+    for k, spelled in enumerate(each):
+        n = len(spelled)
+        for gap in ((0, 1) if k else (0,)):
+            if list(units[pos + gap: pos + gap + n]) == list(spelled):
+                break
+        else:
+            return None
+        pos += gap + n
+        bounds.append(pos)
+    return bounds if pos == len(units) else None
