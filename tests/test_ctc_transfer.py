@@ -79,16 +79,18 @@ def test_init_encoder_refuses_other_shapes_and_init(trained, zh_manifest, tmp_pa
 
 def test_english_character_model_with_30ms_frames(trained, tmp_path):
     """``"lfr_n": 3``: an English character model (letters and a lone ``▁`` between words, as wav2vec2's ``|``)
-    on 30 ms encoder frames, its encoder transferred from a 60 ms BPE model; the saved model keeps the stride."""
+    on 30 ms encoder frames, its encoder transferred from a 60 ms BPE model; the saved model keeps the stride;
+    its dev record has WER as well as CER."""
     folder, trainer = trained
     src = folder / "exp" / "model"
     cfg = dataclasses.replace(trainer.cfg, units="char", vocab_size=64, lfr_n=3,
                               optim=dataclasses.replace(trainer.cfg.optim, epochs=1))
     assert cfg.to_dict()["lfr_n"] == 3 and "lfr_n" not in trainer.cfg.to_dict()
     manifest = folder / "m.jsonl"
-    t = Trainer(cfg, str(manifest), None, str(tmp_path / "exp"), nj=1, init_encoder=str(src))
+    t = Trainer(cfg, str(manifest), str(manifest), str(tmp_path / "exp"), nj=1, init_encoder=str(src))
     assert "\u2581" in t.tok.pieces() and "t" in t.tok.pieces()
     t.train()
+    assert {"dev_cer", "dev_wer"} <= set(t.history[-1])  # letters of a spaced language: words count too
     english_bpe, english_chars = CTCModel.from_pretrained(src), CTCModel.from_pretrained(tmp_path / "exp" / "model")
     assert english_chars.config.frontend.lfr_n == 3 and english_bpe.config.frontend.lfr_n == 6
     wave = torch.randn(16000)
