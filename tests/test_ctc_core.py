@@ -196,6 +196,22 @@ def test_core_equals_reference_through_a_long_silence(world):
                         ctc_prefix_beam_search_reference(lp, None, beam, scorers, **kw))
 
 
+def test_searches_one_after_another_equal_the_reference(world):
+    """The compiled search hands its node arrays to the next search made on the thread (emptied, capacity kept):
+    searches of other sizes and other scorer sets, one after another, each give the reference's n-best."""
+    tok = world["tok"]
+    g = torch.Generator().manual_seed(5)
+    long = random_emissions(g, [60, 45, 30], tok.vocab_size)
+    short = sentence_emissions(g, tok, [SENTS[1], "the cat sat"])
+    same_shape = [random_emissions(g, [40, 40], tok.vocab_size) for _ in range(3)]
+    for method, (lp, lengths) in [("hotwords", long), ("beam", short), ("sf_word", long), ("hotwords", short),
+                                  ("beam", long), ("hotwords", long), *(("beam", e) for e in same_shape),
+                                  *(("hotwords", e) for e in same_shape)]:
+        scorers = methods(world)[method]
+        assert_same(ctc_prefix_beam_search_batch(lp, lengths, 6, scorers, nbest=3),
+                    ctc_prefix_beam_search_reference(lp, lengths, 6, scorers, nbest=3))
+
+
 def test_native_scorers_follow_lm_changes(world):
     """A TokenizedWordLM's oov_penalty changed after a search is used by the next one."""
     tok, word = world["tok"], world["word"]

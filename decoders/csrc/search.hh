@@ -57,6 +57,10 @@ class PrefixSearch {
   // (pre-beam top-k, ties broken by the lower unit id).
   PrefixSearch(const float* log_probs, int B, int T, int V, const int64_t* lengths, int K,
                const SearchOptions& opts, std::vector<Slot> slots);
+  // Hands the node arrays (cleared, capacity kept) to the next search made on this thread.
+  ~PrefixSearch();
+  PrefixSearch(const PrefixSearch&) = delete;
+  PrefixSearch& operator=(const PrefixSearch&) = delete;
 
   int Frames() const { return n_frames_; }
   bool HasCallbacks() const { return n_callbacks_ > 0; }
@@ -103,6 +107,7 @@ class PrefixSearch {
     int32_t unit;
   };
 
+  void TakeSpareArrays();  // the constructor: node arrays of an earlier search on this thread, if any
   int32_t Child(int32_t node, int32_t unit);
   int32_t FindChild(int32_t node, int32_t unit);  // -1 when the node has no child for ``unit``
   void Candidates(int t);

@@ -7,7 +7,8 @@ the acoustic model's training transcripts. Distractors: the other proper names o
 distractors. Reported (WeNet/icefall style): overall WER, biased-word recall, B-WER (errors on biased
 reference words, plus insertions of biased words, over the biased reference words) and U-WER (the other
 words), and search time (CPU seconds of the decode calls, emissions precomputed, one thread; the fastest of
-``--repeats`` runs), for 0, 100
+``--repeats`` runs; "time vs 0 phrases" is the median over the runs of the run's time over that of a run of the
+same search without hotwords just before it), for 0, 100
 and 1000 phrases, with and without shallow fusion, and with ``--alias-model`` also with the model's own
 spellings of each phrase as aliases (``asrkit hotwords aliases``: espeak-ng reads the phrase, the model decodes
 it; readings made only of ``--known-words`` words are dropped). ``--hotword-weights``/``--hotword-beams`` (and the
@@ -190,6 +191,7 @@ def main() -> None:
     readings = {False: beam_readings,
                 True: model_readings_cached(args, listed, out, fusion=True) if args.alias_fusion else beam_readings}
     known = read_known_words(args.known_words) if args.alias_model and args.known_words else None
+    plain_decoders: dict[bool, EmissionsDecoder] = {}  # the 0-phrase rows' decoders, for paired timing
     for size, alias in [(s, a) for s in sizes for a in ((False, True) if args.alias_model and s else (False,))]:
         plain_path, list_words = None, set()  # list_words: every word of its phrases (false names)
         if size:
@@ -220,11 +222,25 @@ def main() -> None:
                 dec = EmissionsDecoder(vocab, **base, hotwords=str(path) if path else None, hotword_weight=w,
                                        hotword_beam=hb, **fuzzy)
                 dec.decode(lps[:4])  # loads the LM and builds the graph's native twin outside the timing
-                times = []
+                times, ratios = [], []
                 for _ in range(max(1, args.repeats)):
+                    # Each pass of a row with hotwords follows a pass of the same search without them (kept
+                    # from the 0-phrase row): the machine's speed drifts by +-10 % between minutes and between
+                    # processes, so the ratio of neighbouring passes is steadier than the ratio of two minima.
+                    plain_dec = plain_decoders.get(fusion) if size else None
+                    if plain_dec is not None:
+                        start = time.process_time()
+                        plain_dec.decode(lps)
+                        plain_secs = time.process_time() - start
                     start = time.process_time()  # CPU time: less disturbed by other jobs than wall time
                     hyps = dec.decode(lps)
                     times.append(time.process_time() - start)
+                    if plain_dec is not None:
+                        ratios.append(times[-1] / plain_secs)
+                        print(f"paired pass: {plain_secs:.3f} s without hotwords, {times[-1]:.3f} s with",
+                              file=sys.stderr)
+                if not size:
+                    plain_decoders[fusion] = dec
                 # The fastest run, and the first: the fuzzy step and the hotword check remember their answers
                 # per garbled word, so the first pass over an utterance set is the cold case.
                 secs, first = min(times), times[0]
@@ -232,6 +248,7 @@ def main() -> None:
                 row = {"phrases": size, "aliases": alias, "fusion": fusion, "hotword_weight": w, "hotword_beam": hb,
                        "hotword_check": check, "hotword_reject": reject,
                        "seconds": round(secs, 2), "first_seconds": round(first, 2),
+                       "paired_ratio": round(float(np.median(ratios)), 3) if ratios else None,
                        **{k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}}
                 results.append(row)
                 if args.dump_hyps:
@@ -251,6 +268,8 @@ def main() -> None:
     for r in results:
         hot = r["phrases"] > 0
         ratio = f"{r['seconds'] / plain[r['fusion']]:.2f}x" if r["fusion"] in plain and plain[r["fusion"]] else "-"
+        if r.get("paired_ratio"):
+            ratio = f"{r['paired_ratio']:.2f}x"
         cold = (f"{r['first_seconds'] / plain_first[r['fusion']]:.2f}x"
                 if r["fusion"] in plain_first and plain_first[r["fusion"]] else "-")
         print(f"| {r['phrases']} | {'yes' if r['aliases'] else 'no'} | {'yes' if r['fusion'] else 'no'} "
