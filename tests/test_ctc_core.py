@@ -105,6 +105,10 @@ def methods(w):
         "transformer": [WeightedScorer(w["transformer"], 0.4, "nlm"), WeightedScorer(w["word"], 0.3, "word")],
         "hotwords": shallow_fusion(w["word"], 0.5) + [WeightedScorer(
             ContextGraph([tok.encode("cat sat"), tok.encode("light")], [2.0, 1.5], tok.pieces()), 1.0, "hotwords")],
+        # The word LM spares the hotwords' words it lacks ("earth", "form": SENTS[5] is not in its text).
+        "hotwords_spared": shallow_fusion(TokenizedWordLM(w["word"].word_lm, tok, -7.0, ["earth", "form"]), 0.5)
+        + [WeightedScorer(ContextGraph([tok.encode("earth"), tok.encode("form")], [2.0, 1.5], tok.pieces()), 1.0,
+                          "hotwords")],
     }
 
 
@@ -131,7 +135,7 @@ def assert_same(native, reference):
 
 
 @pytest.mark.parametrize("method", ["beam", "unit_bonus", "sf_token", "sf_word", "density_ratio", "lodr", "ilme",
-                                    "transformer", "hotwords"])
+                                    "transformer", "hotwords", "hotwords_spared"])
 @pytest.mark.parametrize("pruning", list(PRUNING))
 def test_core_equals_reference(world, method, pruning):
     scorers = methods(world)[method]

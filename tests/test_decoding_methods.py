@@ -90,6 +90,31 @@ def test_word_level_oov_spelling_is_penalised_early(world):
     assert float(scores[0]) == 0.0 and all(float(x) == -10.0 for x in scores[1:])
 
 
+def test_hotword_words_are_spared_the_oov_penalty(world):
+    """``extra_words`` (a search's hotword words) count as vocabulary for the OOV penalty: spelling one costs
+    nothing until it is complete, then it is scored as <unk> like any word the LM lacks; other unknown
+    spellings still pay at once."""
+    d = world["dir"]
+    (d / "cat_only2.txt").write_text("the cat sat on the mat\n" * 10)
+    build_ngram([d / "cat_only2.txt"], 3, "word", d / "cat_only2.arpa", memory="64M")
+    cat_only = KenLM.load(d / "cat_only2.arpa")
+    tok = world["tok"]
+    plain = TokenizedWordLM(cat_only, tok, oov_penalty=-10.0)
+    spared = TokenizedWordLM(cat_only, tok, oov_penalty=-10.0, extra_words=["dog", "the"])
+    assert spared.extra_words == ("dog",)  # the LM's own words are not extra
+    unk = float(cat_only.score_sentences([cat_only.encode_text("<unk>")])[0])
+    for lm, word, penalty in ((plain, "dog", -10.0), (spared, "dog", 0.0), (plain, "rug", -10.0),
+                              (spared, "rug", -10.0)):
+        state = lm.init_state(1)
+        total = 0.0
+        for u in tok.encode(word):  # spelled piece by piece
+            total += float(lm.score(state, torch.tensor([[u]]))[0, 0])
+            state = lm.advance(state, torch.tensor([0]), torch.tensor([u]))
+        assert total == penalty, (lm, word)
+        # Complete, an unknown word is scored as <unk> either way.
+        assert math.isclose(float(lm.final_score(state)[0]), unk, rel_tol=1e-5)
+
+
 def test_density_ratio_and_lodr_undo_the_source_prior(world):
     lp, cat, rat = ambiguous(world)
     # Shallow fusion with a neutral target LM keeps the acoustic (source-biased) choice ...

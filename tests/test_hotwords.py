@@ -415,3 +415,30 @@ def test_fuzz_hotword_file():
             assert len(aliases) == len(set(aliases)) and not phrases & set(aliases)
 
     check()
+
+
+def test_a_word_lm_spares_the_hotword_words(tmp_path):
+    """With hotwords, the search's word LM counts their words (phrases and aliases) as vocabulary for the OOV
+    penalty: a name the LM lacks, clearly spoken, costs the LM exactly the penalty less than without the list
+    (it is still scored as <unk> when complete)."""
+    from lm.ngram.build import build_ngram
+
+    (tmp_path / "text.txt").write_text("the cat sat\nthe cat\n" * 5)
+    build_ngram([tmp_path / "text.txt"], 2, "word", tmp_path / "words.arpa", memory="64M")
+    chars = ["<pad>", "|", *"abcdehstz"]
+    vocab = Vocabulary.from_chars(chars, blank_id=0)
+    spoken = [chars.index(c) for c in "the|zebedee"]
+    lp = torch.full((1, 2 * len(spoken), len(chars)), math.log(0.01 / (len(chars) - 1)))
+    for t, u in enumerate(spoken):  # each letter, then a blank (between the doubled e's too)
+        lp[0, 2 * t, u] = math.log(0.99)
+        lp[0, 2 * t + 1, 0] = math.log(0.99)
+    (tmp_path / "names.txt").write_text("Zebedee\n")
+    common = dict(method="shallow_fusion", lm=str(tmp_path / "words.arpa"), lm_weight=0.5, oov_penalty=-10.0, beam=4)
+    plain = EmissionsDecoder(vocab, **common)
+    spared = EmissionsDecoder(vocab, **common, hotwords=str(tmp_path / "names.txt"), hotword_weight=0.1)
+    lm = next(s.lm for s in spared.engine.scorers if s.name == "lm")
+    assert lm.extra_words == ("zebedee",)
+    assert next(s.lm for s in plain.engine.scorers if s.name == "lm").extra_words == ()
+    a, b = plain.hypotheses(lp)[0][0], spared.hypotheses(lp)[0][0]
+    assert vocab.decode(a.units) == vocab.decode(b.units) == "the zebedee"
+    assert math.isclose(b.lm_scores["lm"] - a.lm_scores["lm"], 10.0, abs_tol=1e-3)

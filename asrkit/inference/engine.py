@@ -47,6 +47,12 @@ def hotword_scorers(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]) -> l
     return [WeightedScorer(graph, cfg.hotword_weight, "hotwords")]
 
 
+def hotword_words(hotwords: Sequence[Hotword]) -> list[str]:
+    """Every word of the phrases and their aliases (word LMs of the search spare them the OOV penalty:
+    :mod:`lm.ngram.word_fusion`)."""
+    return sorted({w for h in hotwords for spelling in (h.phrase, *h.aliases) for w in spelling.split()})
+
+
 def hotword_check(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]):
     """``--hotword-check`` / ``--hotword-reject``: the :class:`asrkit.inference.hotword_check.CtcHotwordCheck`
     of a CTC head, or None (off, or no hotwords). A speech LLM has no CTC emissions to read: refused in one
@@ -75,12 +81,12 @@ class Decoder:
         if cfg.ctc_weight and head.kind != "ar":
             raise UserError("--ctc-weight is joint CTC/attention decoding of a speech LLM; a CTC model's search "
                             "already is its CTC score")
-        res = Resources(cfg, head)
         self.scorers: list[WeightedScorer] = []
         self.rescorers: list[WeightedScorer] = []
         self.graph = None
         search = self.method.search
         hotwords = read_hotwords(cfg.hotwords) if cfg.hotwords and search == "beam" else []
+        res = Resources(cfg, head, hotword_words(hotwords) if cfg.hotword_weight else ())
         # A hotword's aliases (the model's own spellings of it) are written as the phrase in every output text,
         # and with --hotword-fuzzy an unknown word spelled close to a hotword becomes it.
         self.rewrite = AliasRewriter(hotwords if cfg.hotword_weight else [])

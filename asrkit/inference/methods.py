@@ -51,25 +51,29 @@ def check_units(lm: LanguageModel, units: Sequence[str], where: str) -> None:
                             "be built with the model's tokenizer")
 
 
-def load_token_lm(path: str, tokenizer: Any, oov_penalty: float = -10.0) -> LanguageModel:
+def load_token_lm(path: str, tokenizer: Any, oov_penalty: float = -10.0,
+                  extra_words: Sequence[str] = ()) -> LanguageModel:
     """Any LM as a scorer over ``tokenizer``'s units (a CTC model's sentencepiece or a speech LLM's tokens):
     token LMs as they are (checked by :func:`check_units`), word n-grams through the BPE adapter
-    (:mod:`lm.ngram.word_fusion`, ``oov_penalty`` for spellings that leave the LM's vocabulary)."""
+    (:mod:`lm.ngram.word_fusion`, ``oov_penalty`` for spellings that leave the LM's vocabulary and are not
+    ``extra_words``)."""
     from lm.load import load_lm
     from lm.ngram.word_fusion import as_token_lm
 
     lm = load_lm(path, tokenizer=getattr(tokenizer, "path", None))
     if lm.unit == "token":
         check_units(lm, tokenizer.pieces(), str(path))
-    return as_token_lm(lm, tokenizer, oov_penalty)
+    return as_token_lm(lm, tokenizer, oov_penalty, extra_words)
 
 
 class Resources:
     """What a method's scorers are built from, each loaded on first use (once per engine) for one head."""
 
-    def __init__(self, cfg: DecodeConfig, head: Head):
+    def __init__(self, cfg: DecodeConfig, head: Head, hotword_words: Sequence[str] = ()):
         self.cfg = cfg
         self.head = head
+        # The words of the search's hotword phrases and aliases: word LMs spare them the OOV penalty.
+        self.hotword_words = tuple(hotword_words)
         self._cache: dict[str, Any] = {}
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
@@ -79,12 +83,13 @@ class Resources:
 
     def lm(self) -> LanguageModel:
         """``--lm`` over the head's units."""
-        return self._once("lm", lambda: load_token_lm(self.cfg.lm, self.head.tokenizer, self.cfg.oov_penalty))
+        return self._once("lm", lambda: load_token_lm(self.cfg.lm, self.head.tokenizer, self.cfg.oov_penalty,
+                                                      self.hotword_words))
 
     def source_lm(self) -> LanguageModel:
-        """``--source-lm`` over the head's units (the same ``--oov-penalty`` as ``--lm``)."""
-        return self._once("source_lm",
-                          lambda: load_token_lm(self.cfg.source_lm, self.head.tokenizer, self.cfg.oov_penalty))
+        """``--source-lm`` over the head's units (the same ``--oov-penalty`` and spared words as ``--lm``)."""
+        return self._once("source_lm", lambda: load_token_lm(self.cfg.source_lm, self.head.tokenizer,
+                                                             self.cfg.oov_penalty, self.hotword_words))
 
     def ilm(self) -> LanguageModel:
         """The head's internal LM (CTC: the ``--ilm`` label prior; speech LLM: itself without audio)."""

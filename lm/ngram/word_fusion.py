@@ -13,7 +13,11 @@ score of a prefix is the same whatever BPE spelling reaches it.
 Out-of-vocabulary words: KenLM scores any unknown word as ``<unk>``. Besides that, a partial word
 that stops being the prefix of any LM word gets ``oov_penalty`` (natural log, once, at the piece that
 leaves the vocabulary) so that the beam drops impossible spellings early rather than at the word end
-(pyctcdecode's ``unk_score_offset`` plays the same role).
+(pyctcdecode's ``unk_score_offset`` plays the same role). ``extra_words`` (the words of the hotword phrases
+and their aliases, when a search has hotwords) count as vocabulary for that penalty: a listed name the LM has
+never seen is not pushed out of the beam while it is being spelled, and is scored as ``<unk>`` when complete,
+like any word the LM lacks. Without this the LM fights the context graph over exactly the words the user
+listed (egs/bible RESULTS "Hotwords": +4-15 points of name recall with shallow fusion at an equal or lower WER).
 
 State of one hypothesis: ``(kenlm_state, partial)`` with ``partial`` the text of the unfinished word.
 
@@ -42,7 +46,8 @@ class TokenizedWordLM:
 
     unit = "token"
 
-    def __init__(self, word_lm: KenLM, tokenizer: Tokenizer, oov_penalty: float = -10.0):
+    def __init__(self, word_lm: KenLM, tokenizer: Tokenizer, oov_penalty: float = -10.0,
+                 extra_words: Sequence[str] = ()):
         if word_lm.unit != "word":
             raise ValueError(f"{word_lm.path}: TokenizedWordLM wraps a word-level LM, got unit {word_lm.unit!r}")
         self.word_lm = word_lm
@@ -65,7 +70,11 @@ class TokenizedWordLM:
         if self._unk is not None:
             self._text[self._unk] = _OOV_MARK
         self._blank = getattr(tokenizer, "blank_id", None)  # a CTC tokenizer's blank; LLM tokenizers have none
-        words = [w for w in word_lm.vocab if w != "<unk>"]
+        # Sorted and without the LM's own words: one list, whatever order the hotwords came in (the native
+        # scorer is keyed by it).
+        lm_words = [w for w in word_lm.vocab if w != "<unk>"]
+        self.extra_words = tuple(sorted(set(extra_words).difference(lm_words)))
+        words = lm_words + list(self.extra_words)
         self._prefixes = {w[:i] for w in words for i in range(len(w) + 1)}
         self._kenlm = word_lm._kenlm
         self._model = word_lm.model
@@ -165,11 +174,13 @@ class TokenizedWordLM:
         return self.tokenizer.encode(text)
 
     def __repr__(self) -> str:
-        return f"TokenizedWordLM({self.word_lm!r}, oov_penalty={self.oov_penalty})"
+        extra = f", {len(self.extra_words)} extra words" if self.extra_words else ""
+        return f"TokenizedWordLM({self.word_lm!r}, oov_penalty={self.oov_penalty}{extra})"
 
 
-def as_token_lm(lm, tokenizer: Tokenizer, oov_penalty: float = -10.0):
-    """``lm`` if it already scores the acoustic units, else a word LM wrapped to do so."""
+def as_token_lm(lm, tokenizer: Tokenizer, oov_penalty: float = -10.0, extra_words: Sequence[str] = ()):
+    """``lm`` if it already scores the acoustic units, else a word LM wrapped to do so (``extra_words``: words
+    spared the OOV penalty, :class:`TokenizedWordLM`)."""
     if lm.unit == "word":
-        return TokenizedWordLM(lm, tokenizer, oov_penalty)
+        return TokenizedWordLM(lm, tokenizer, oov_penalty, extra_words)
     return lm
