@@ -36,7 +36,9 @@ inline bool BlockReaches(const float* x, float bar) {
 #endif
 }
 
-// The node-indexed arrays of a finished search, cleared with their capacity kept, for the next search on the
+}  // namespace
+
+// The node-indexed arrays of a finished search, emptied with their capacity kept, for the next search on the
 // same thread. A batch's search makes hundreds of thousands of trie nodes; growing fresh arrays for each batch
 // cost page faults (the allocator maps and unmaps large blocks) and copies on every doubling: a fifth of a
 // whole search of saved emissions, with or without scorers (same results either way; RESULTS "Hotwords").
@@ -53,53 +55,42 @@ struct NodeArrays {
            8 * nheld.capacity();
   }
 };
+
+namespace {
+
 constexpr size_t kMaxSpareSets = 2;                // searches alive at once on one thread that get warm arrays
 constexpr size_t kMaxSpareBytes = size_t{1} << 29;  // a larger set (a very long batch) is freed, not kept
 thread_local std::vector<NodeArrays> spare_arrays;
 
-// Swaps ``mine`` and ``other``, then empties ``mine`` (its capacity stays).
 template <class T>
-void TakeCleared(std::vector<T>& mine, std::vector<T>& other) {
+void EmptyAndSwap(std::vector<T>& mine, std::vector<T>& other) {
+  mine.clear();
   mine.swap(other);
   mine.clear();
 }
 
 }  // namespace
 
-void PrefixSearch::TakeSpareArrays() {
-  if (spare_arrays.empty()) return;
-  NodeArrays& s = spare_arrays.back();
-  TakeCleared(parent_, s.parent);
-  TakeCleared(unit_, s.unit);
-  TakeCleared(first_child_, s.first_child);
-  TakeCleared(next_sibling_, s.next_sibling);
-  TakeCleared(n_children_, s.n_children);
-  TakeCleared(nstate_, s.nstate);
-  TakeCleared(pos_, s.pos);
-  TakeCleared(alive_, s.alive);
-  TakeCleared(alive_pos_, s.alive_pos);
-  TakeCleared(nscore_, s.nscore);
-  TakeCleared(nheld_, s.nheld);
-  TakeCleared(stamp_, s.stamp);
-  spare_arrays.pop_back();
+void PrefixSearch::ExchangeNodeArrays(NodeArrays& other) {
+  EmptyAndSwap(parent_, other.parent);
+  EmptyAndSwap(unit_, other.unit);
+  EmptyAndSwap(first_child_, other.first_child);
+  EmptyAndSwap(next_sibling_, other.next_sibling);
+  EmptyAndSwap(n_children_, other.n_children);
+  EmptyAndSwap(nstate_, other.nstate);
+  EmptyAndSwap(pos_, other.pos);
+  EmptyAndSwap(alive_, other.alive);
+  EmptyAndSwap(alive_pos_, other.alive_pos);
+  EmptyAndSwap(nscore_, other.nscore);
+  EmptyAndSwap(nheld_, other.nheld);
+  EmptyAndSwap(stamp_, other.stamp);
 }
 
 PrefixSearch::~PrefixSearch() {
   if (spare_arrays.size() >= kMaxSpareSets) return;
-  NodeArrays s;
-  TakeCleared(s.parent, parent_);
-  TakeCleared(s.unit, unit_);
-  TakeCleared(s.first_child, first_child_);
-  TakeCleared(s.next_sibling, next_sibling_);
-  TakeCleared(s.n_children, n_children_);
-  TakeCleared(s.nstate, nstate_);
-  TakeCleared(s.pos, pos_);
-  TakeCleared(s.alive, alive_);
-  TakeCleared(s.alive_pos, alive_pos_);
-  TakeCleared(s.nscore, nscore_);
-  TakeCleared(s.nheld, nheld_);
-  TakeCleared(s.stamp, stamp_);
-  if (s.Bytes() <= kMaxSpareBytes) spare_arrays.push_back(std::move(s));
+  NodeArrays emptied;
+  ExchangeNodeArrays(emptied);  // ``emptied`` now holds this search's arrays, emptied
+  if (emptied.Bytes() <= kMaxSpareBytes) spare_arrays.push_back(std::move(emptied));
 }
 
 PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const int64_t* lengths, int K,
@@ -111,7 +102,10 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
       K_(std::max(1, std::min(K, V))),
       opts_(opts),
       slots_(std::move(slots)) {
-  TakeSpareArrays();
+  if (!spare_arrays.empty()) {  // an earlier search's arrays, emptied: their capacity is kept
+    ExchangeNodeArrays(spare_arrays.back());
+    spare_arrays.pop_back();
+  }
   if (opts_.beam < 1 || opts_.nbest < 1) throw std::invalid_argument("beam and nbest must be at least 1");
   for (int b = 0; b < B_; ++b) {
     const int len = static_cast<int>(lengths[b]);

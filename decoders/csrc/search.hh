@@ -39,6 +39,8 @@ struct SearchOptions {
   int hotword_beam = 0;
 };
 
+struct NodeArrays;  // search.cc: a finished search's node arrays, kept for the next search on the thread
+
 struct Slot {
   NativeScorer* native;  // nullptr: a callback scorer (its scores come from Expand/Finish)
   double weight;
@@ -107,7 +109,8 @@ class PrefixSearch {
     int32_t unit;
   };
 
-  void TakeSpareArrays();  // the constructor: node arrays of an earlier search on this thread, if any
+  // Empties this search's node arrays and swaps them with ``other``'s (kept capacity goes both ways).
+  void ExchangeNodeArrays(NodeArrays& other);
   int32_t Child(int32_t node, int32_t unit);
   int32_t FindChild(int32_t node, int32_t unit);  // -1 when the node has no child for ``unit``
   void Candidates(int t);
