@@ -126,8 +126,9 @@ def test_native_equals_reference_with_boundaries_and_hotword_beam():
     g = ContextGraph(phrases, [0.5 + (i % 3) for i in range(30)], vocab=[str(i) for i in range(vocab)],
                      boundary=boundary)
     lp = torch.log_softmax(torch.randn(3, 40, vocab, generator=gen) * 2.5, -1)
+    lp[2, :6] = -math.log(vocab)  # flat frames: many prefixes tie, the earlier-made one goes first
     lens = torch.tensor([40, 25, 11])
-    for hb, prune in ((0, None), (2, None), (3, 4.0), (6, None)):
+    for hb, prune in ((0, None), (2, None), (3, 4.0), (6, None), (9, None)):
         scorers = [WeightedScorer(g, 2.5, "hotwords"), WeightedScorer(UnitBonus([str(i) for i in range(vocab)]), 0.3,
                                                                        "unit_bonus")]
         kw = dict(beam=6, scorers=scorers, nbest=4, beam_prune_logp=prune, hotword_beam=hb)

@@ -430,12 +430,14 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
   // Keep the beam best (stable: ties keep the order prefixes were made in, as Python's sorted does).
   for (Entry& e : next_) e.total = LogAdd(e.p_b, e.p_nb) + e.lm;
   const int n = static_cast<int>(next_.size());
-  order_.resize(n);
-  for (int i = 0; i < n; ++i) order_[i] = i;
   int keep = n;
   if (holds_) {
     keep = SelectWithHotwordBeam(n);
-  } else if (n > opts_.beam) {
+  } else {
+    order_.resize(n);
+    for (int i = 0; i < n; ++i) order_[i] = i;
+  }
+  if (!holds_ && n > opts_.beam) {
     keep = opts_.beam;
     // NaN (an LM that returned NaN) ranks last, so the order stays a strict weak ordering.
     auto key = [&](int32_t a) { return std::isnan(next_[a].total) ? kNegInf : next_[a].total; };
@@ -481,47 +483,66 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
 // Ties keep creation order. Returns keep; the hotword entries come last.
 int PrefixSearch::SelectWithHotwordBeam(int n) {
   auto safe = [](double x) { return std::isnan(x) ? kNegInf : x; };
+  // One pass in creation order keeps the best beam + hotword_beam entries by total - held in a small sorted
+  // list (an entry goes after the equal keys already there: ties keep creation order, as a stable sort), and
+  // lists the entries that hold a partial match. Only those places are ever read below (the main slots, then
+  // free slots filled past at most hotword_beam lane entries), so this is the selection of a full sort.
+  const size_t cap = static_cast<size_t>(std::min(n, opts_.beam + opts_.hotword_beam));
+  auto offer = [](std::vector<std::pair<double, int32_t>>& top, size_t room, double key, int32_t i) {
+    if (top.size() == room) {
+      if (!(key > top.back().first)) return;
+      top.pop_back();
+    }
+    size_t pos = top.size();
+    top.emplace_back(key, i);
+    for (; pos > 0 && top[pos - 1].first < key; --pos) top[pos] = top[pos - 1];
+    top[pos] = {key, i};
+  };
   settled_.resize(n);
-  for (int i = 0; i < n; ++i) settled_[i] = safe(next_[i].total - next_[i].held);
-  auto settled = [&](int32_t a) { return settled_[a]; };
-  // Only the first beam + hotword_beam places of the total - held order are ever read below (the main
-  // slots, then free slots filled past at most hotword_beam lane entries), so a partial sort gives the
-  // same selection as a full one (the order is strict: ties go by index) at a fraction of the cost.
-  // With no partial match among the entries (short lists, most frames) there is no lane: the beam best by
-  // total - held, the same selection as below with an empty lane, without its bookkeeping.
-  bool any_held = false;
-  for (int i = 0; i < n && !any_held; ++i) any_held = next_[i].held > 0.0;
-  const int sorted = std::min(n, any_held ? opts_.beam + opts_.hotword_beam : opts_.beam);
-  std::partial_sort(order_.begin(), order_.begin() + sorted, order_.end(), [&](int32_t a, int32_t c) {
-    const double ka = settled(a), kc = settled(c);
-    if (ka != kc) return ka > kc;
-    return a < c;
-  });
-  if (!any_held) return PruneSettled(sorted);
-  const int n_main = std::min(n, std::max(1, opts_.beam - opts_.hotword_beam));
-  lane_.clear();
-  for (int i = n_main; i < n; ++i) {
-    if (next_[order_[i]].held > 0.0) lane_.push_back(order_[i]);
+  top_.clear();
+  held_.clear();
+  for (int i = 0; i < n; ++i) {
+    const Entry& e = next_[i];
+    settled_[i] = safe(e.total - e.held);
+    offer(top_, cap, settled_[i], i);
+    if (e.held > 0.0) held_.push_back(i);
   }
-  // Only the lane's first lane_room places are kept: a partial sort (the order is strict, ties by index).
+  order_.resize(std::max<size_t>(order_.size(), cap));
+  if (held_.empty()) {  // no partial match (short lists, most frames): the beam best by total - held
+    const int kept = std::min(n, opts_.beam);
+    for (int i = 0; i < kept; ++i) order_[i] = top_[i].second;
+    return PruneSettled(kept);
+  }
+  const int n_main = std::min(n, std::max(1, opts_.beam - opts_.hotword_beam));
+  auto in_main = [&](int32_t i) {
+    for (int k = 0; k < n_main; ++k) {
+      if (top_[k].second == i) return true;
+    }
+    return false;
+  };
+  // The lane: partial matches outside the main slots, the best lane_room by total (ties by creation order).
   const size_t lane_room = static_cast<size_t>(std::min(opts_.hotword_beam, opts_.beam - n_main));
-  const size_t lane_kept = std::min(lane_.size(), lane_room);
-  std::partial_sort(lane_.begin(), lane_.begin() + lane_kept, lane_.end(), [&](int32_t a, int32_t c) {
-    const double ka = safe(next_[a].total), kc = safe(next_[c].total);
-    if (ka != kc) return ka > kc;
-    return a < c;
-  });
-  lane_.resize(lane_kept);
-  in_lane_.assign(n, 0);
-  for (int32_t i : lane_) in_lane_[i] = 1;
+  lane_top_.clear();
+  if (lane_room > 0) {
+    for (int32_t i : held_) {
+      if (!in_main(i)) offer(lane_top_, lane_room, safe(next_[i].total), i);
+    }
+  }
+  auto in_lane = [&](int32_t i) {
+    for (const auto& x : lane_top_) {
+      if (x.second == i) return true;
+    }
+    return false;
+  };
   // Main slots, then the free slots filled in total - held order (the lane's entries skipped).
-  int kept = n_main;
-  const int room = opts_.beam - static_cast<int>(lane_.size());
-  for (int i = n_main; i < sorted && kept < room; ++i) {
-    if (!in_lane_[order_[i]]) order_[kept++] = order_[i];
+  int kept = 0;
+  for (; kept < n_main; ++kept) order_[kept] = top_[kept].second;
+  const int room = opts_.beam - static_cast<int>(lane_top_.size());
+  for (size_t k = static_cast<size_t>(n_main); k < top_.size() && kept < room; ++k) {
+    if (!in_lane(top_[k].second)) order_[kept++] = top_[k].second;
   }
   kept = PruneSettled(kept);
-  for (int32_t i : lane_) order_[kept++] = i;
+  for (const auto& x : lane_top_) order_[kept++] = x.second;
   return kept;
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "flat_map.hh"
@@ -169,9 +170,11 @@ class PrefixSearch {
   std::vector<NewExt> new_ext_;
   int frame_ = -1;
 
-  std::vector<int32_t> lane_;   // SelectWithHotwordBeam: the partial hotword matches kept
-  std::vector<double> settled_;  // SelectWithHotwordBeam: total - held of each next_ entry (NaN as -inf)
-  std::vector<char> in_lane_;
+  // SelectWithHotwordBeam: total - held of each next_ entry (NaN as -inf); the best by it (key, entry), best
+  // first; the entries holding a partial match; the lane's best by total.
+  std::vector<double> settled_;
+  std::vector<std::pair<double, int32_t>> top_, lane_top_;
+  std::vector<int32_t> held_;
   std::vector<std::pair<uint64_t, int32_t>> keyed_;  // Recombine: (hash of last unit + states, index)
   std::vector<char> drop_;
 
