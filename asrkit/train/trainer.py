@@ -240,14 +240,14 @@ class Trainer(EpochTrainer):
                 refs.append(self.dev_refs[self.dev_ex[i].uid])
                 hyps.append(normalize_text(self.tok.decode(ids)))
         model.train()
-        wer = {"dev_wer": 100 * jiwer.wer(refs, hyps) if refs else float("nan")}
+        out = {"dev_loss": tot / max(1, n)}
         if self.cfg.units == "char":
             # Chinese: a sentence is one "word", so the rate that means something is CER; a character model of a
             # language written with spaces (English letters) is judged by its words as well.
-            cer = error_rate(refs, hyps, "cer").value if refs else float("nan")
-            spaced = any(" " in r for r in refs)
-            return {"dev_loss": tot / max(1, n), "dev_cer": cer, **(wer if spaced else {})}
-        return {"dev_loss": tot / max(1, n), **wer}
+            out["dev_cer"] = error_rate(refs, hyps, "cer").value if refs else float("nan")
+        if self.cfg.units != "char" or any(" " in r for r in refs):
+            out["dev_wer"] = 100 * jiwer.wer(refs, hyps) if refs else float("nan")
+        return out
 
     def finalize(self) -> None:
         """Average the last epochs' weights (a cheap, reliable gain with a decayed LR) into exp/model."""
