@@ -116,6 +116,36 @@ def test_model_readings_counts_over_carriers_voices_and_speeds():
         model_readings(decode, ["x"], speak, carriers=["no slot"])
 
 
+def test_model_readings_synthesized_ahead_come_in_order_and_errors_reach_the_caller():
+    """Readings are synthesized in worker threads one phrase ahead of the decoding: each decode call gets its
+    phrase's waves in carrier x voice x speed order, whatever order the threads finish in; a synthesis error
+    is raised to the caller (one line), not lost in a thread."""
+    import random
+    import time
+
+    rng = random.Random(0)
+
+    def speak(text, voice, speed):
+        time.sleep(rng.random() * 0.002)  # threads finish out of order
+        if text == "boom":
+            raise UserError("--voices a: espeak-ng failed (test)")
+        return (text, voice, speed)
+
+    calls = []
+
+    def decode(waves):
+        calls.append(list(waves))
+        return [w[0] for w in waves]
+
+    names = [f"name{i}" for i in range(6)]
+    got = model_readings(decode, names, speak, voices=["a", "b"], speeds=[150, 175], carriers=["{}", "we saw {} there"])
+    assert calls == [[(c.replace("{}", n), v, s) for c in ("{}", "we saw {} there") for v in "ab" for s in (150, 175)]
+                     for n in names]
+    assert got == {n: Counter({n: 8}) for n in names}
+    with pytest.raises(UserError, match="espeak-ng failed"):
+        model_readings(decode, ["fine", "boom", "after"], speak, voices=["a"], speeds=[150], carriers=["{}"])
+
+
 def test_format_reads_back(tmp_path):
     hw = [Hotword("zebedee", 1.0, ("zebity", "zeb ity"), "Zebedee"), Hotword("torvalds", 2.5, (), "Torvalds"),
           Hotword("mark", 1.0, (), "Mark")]
