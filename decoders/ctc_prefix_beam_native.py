@@ -58,8 +58,7 @@ def _build(lm) -> tuple[tuple, Callable[[], core.NativeScorer]] | None:
                                                          -1 if lm._blank is None else lm._blank)
     if kind is TokenizedWordLM and not lm._normalize:  # byte-level LLM tokens (normalised words): callback
         return ("word", lm.oov_penalty, id(lm.word_lm), lm.extra_words), lambda: core.WordNgramScorer(
-            _ngram_model(lm.word_lm), list(lm._starts), list(lm._text),
-            [w for w in lm.word_lm.vocab if w != "<unk>"] + list(lm.extra_words),
+            _ngram_model(lm.word_lm), list(lm._starts), list(lm._text), lm.known_words,
             -1 if lm._blank is None else lm._blank, float(lm.oov_penalty))
     if kind is UnitBonus:
         return ("unit_bonus",), core.UnitBonusScorer

@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from asrkit.errors import UserError
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.inference.heads import Head
-from asrkit.inference.hotwords import AliasRewriter, Hotword, build_context_graph, read_hotwords, unit_boundaries
+from asrkit.inference.hotwords import (
+    AliasRewriter,
+    Hotword,
+    build_context_graph,
+    read_hotwords,
+    spelling_words,
+    unit_boundaries,
+)
 from asrkit.inference.methods import Resources, get_method
 from decoders.hypothesis import Hypothesis
 from decoders.rescoring import rescore_nbest
@@ -45,12 +52,6 @@ def hotword_scorers(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]) -> l
     boundary = unit_boundaries(head.tokenizer, words.starts.tolist(), words.wordish.tolist())
     graph = build_context_graph(hotwords, head.tokenizer, boundary=boundary)
     return [WeightedScorer(graph, cfg.hotword_weight, "hotwords")]
-
-
-def hotword_words(hotwords: Sequence[Hotword]) -> list[str]:
-    """Every word of the phrases and their aliases (word LMs of the search spare them the OOV penalty:
-    :mod:`lm.ngram.word_fusion`)."""
-    return sorted({w for h in hotwords for spelling in (h.phrase, *h.aliases) for w in spelling.split()})
 
 
 def hotword_check(cfg: DecodeConfig, head: Head, hotwords: list[Hotword]):
@@ -86,7 +87,8 @@ class Decoder:
         self.graph = None
         search = self.method.search
         hotwords = read_hotwords(cfg.hotwords) if cfg.hotwords and search == "beam" else []
-        res = Resources(cfg, head, hotword_words(hotwords) if cfg.hotword_weight else ())
+        # Word LMs of the search spare the list's words the OOV penalty (lm.ngram.word_fusion).
+        res = Resources(cfg, head, sorted(spelling_words(hotwords)) if cfg.hotword_weight else ())
         # A hotword's aliases (the model's own spellings of it) are written as the phrase in every output text,
         # and with --hotword-fuzzy an unknown word spelled close to a hotword becomes it.
         self.rewrite = AliasRewriter(hotwords if cfg.hotword_weight else [])

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from asrkit.inference.hotword_fuzzy import normalized_word
-from asrkit.inference.hotwords import Hotword, SpellingIndex
+from asrkit.inference.hotwords import Hotword, SpellingIndex, spelling_words
 from asrkit.inference.nearest_spellings import nearest_spellings
 from decoders.ctc_alignment import ctc_forced_align, viterbi_scorer
 
@@ -89,7 +89,7 @@ class CtcHotwordCheck:
                 self.target.setdefault(spelling, h.display or h.phrase)
         self.keys = list(self.target)
         self.letters = [k.replace(" ", "") for k in self.keys]
-        self.skip = {w for k in self.keys for w in k.split()}
+        self.skip = spelling_words(hotwords)
         self._index = SpellingIndex(self.keys)
         self._norm = _NormalisedWords()
         self._units: dict[str, list[int]] = {}
@@ -279,7 +279,7 @@ class CtcHotwordCheck:
         return best
 
 
-def _bounds_in(units: Sequence[int], each: Sequence[Sequence[int]]) -> list[int] | None:
+def _bounds_in(units: list[int], each: Sequence[list[int]]) -> list[int] | None:
     """Where each word's units start in ``units`` (the text's), plus the end, when ``units`` is the words'
     own spellings in order with at most one unit between neighbours (a character vocabulary's word delimiter,
     counted with the word after it, as the encoded prefixes count it); None otherwise. One pass: the encoded
@@ -289,7 +289,7 @@ def _bounds_in(units: Sequence[int], each: Sequence[Sequence[int]]) -> list[int]
     for k, spelled in enumerate(each):
         n = len(spelled)
         for gap in ((0, 1) if k else (0,)):
-            if list(units[pos + gap: pos + gap + n]) == list(spelled):
+            if units[pos + gap: pos + gap + n] == spelled:
                 break
         else:
             return None

@@ -112,6 +112,11 @@ def phrase_words(hotwords: Iterable[Hotword]) -> set[str]:
     return {w for h in hotwords for w in h.phrase.split()}
 
 
+def spelling_words(hotwords: Iterable[Hotword]) -> set[str]:
+    """Every word of the phrases and their aliases: the words the search may spell for the list."""
+    return {w for h in hotwords for spelling in (h.phrase, *h.aliases) for w in spelling.split()}
+
+
 class SpellingIndex:
     """Spellings of one or more words (``"a cad"``), for scans of a text's words: the first words of all of them,
     and a quick test of whether a word sequence can hold any: it must hold a one-word spelling, or the first

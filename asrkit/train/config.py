@@ -61,7 +61,7 @@ class TrainConfig:
     # paraformer: 10 ms fbank frames per encoder frame (LFR n; 7 are stacked either way). 6 (60 ms) as
     # Paraformer; 3 (30 ms) for character units, which need more frames than BPE units: CTC needs a frame
     # per letter and a blank between doubled letters.
-    lfr_n: int = 6
+    lfr_n: int = FrontendConfig.lfr_n
     hertz: HertzTrainConfig = field(default_factory=HertzTrainConfig)
 
     @classmethod
@@ -82,7 +82,7 @@ class TrainConfig:
         d = {"vocab_size": self.vocab_size, "encoder": self.encoder.to_dict(), "optim": asdict(self.optim)}
         if self.units != "bpe":
             d["units"] = self.units
-        if self.lfr_n != 6:
+        if self.lfr_n != FrontendConfig.lfr_n:
             d["lfr_n"] = self.lfr_n
         if self.frontend != "paraformer":
             d.update(frontend=self.frontend, hertz=self.hertz.to_dict())

@@ -22,7 +22,7 @@ class FbankFrontend:
 
     forward_kwargs: dict = {}
 
-    def __init__(self, cache: Path, nj: int, lfr_n: int = 6):
+    def __init__(self, cache: Path, nj: int, lfr_n: int = FrontendConfig.lfr_n):
         self.config = FrontendConfig(fbank=FbankConfig(), lfr_n=lfr_n)
         self.cache, self.nj = cache, nj
         self.batch_lfr_n = self.config.lfr_n  # batches are sized in LFR frames

@@ -436,17 +436,17 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
   } else {
     order_.resize(n);
     for (int i = 0; i < n; ++i) order_[i] = i;
-  }
-  if (!holds_ && n > opts_.beam) {
-    keep = opts_.beam;
-    // NaN (an LM that returned NaN) ranks last, so the order stays a strict weak ordering.
-    auto key = [&](int32_t a) { return std::isnan(next_[a].total) ? kNegInf : next_[a].total; };
-    auto better = [&](int32_t a, int32_t c) {
-      const double ka = key(a), kc = key(c);
-      if (ka != kc) return ka > kc;
-      return a < c;
-    };
-    std::partial_sort(order_.begin(), order_.begin() + keep, order_.end(), better);
+    if (n > opts_.beam) {
+      keep = opts_.beam;
+      // NaN (an LM that returned NaN) ranks last, so the order stays a strict weak ordering.
+      auto key = [&](int32_t a) { return std::isnan(next_[a].total) ? kNegInf : next_[a].total; };
+      auto better = [&](int32_t a, int32_t c) {
+        const double ka = key(a), kc = key(c);
+        if (ka != kc) return ka > kc;
+        return a < c;
+      };
+      std::partial_sort(order_.begin(), order_.begin() + keep, order_.end(), better);
+    }
   }
   double floor = kNegInf;
   if (holds_) {

@@ -74,8 +74,9 @@ class TokenizedWordLM:
         # scorer is keyed by it).
         lm_words = [w for w in word_lm.vocab if w != "<unk>"]
         self.extra_words = tuple(sorted(set(extra_words).difference(lm_words)))
-        words = lm_words + list(self.extra_words)
-        self._prefixes = {w[:i] for w in words for i in range(len(w) + 1)}
+        # The words whose spellings pay no OOV penalty (the compiled twin is given the same list).
+        self.known_words = lm_words + list(self.extra_words)
+        self._prefixes = {w[:i] for w in self.known_words for i in range(len(w) + 1)}
         self._kenlm = word_lm._kenlm
         self._model = word_lm.model
         self._word_cache: dict = {}
