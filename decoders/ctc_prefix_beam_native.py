@@ -39,6 +39,9 @@ from lm.ngram.word_fusion import TokenizedWordLM
 # Native twins of Python LM objects, made once per object: (what they were built from, native scorer).
 _models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _scorers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Hotwords: the largest graph (states x units) whose every step the core puts in one table (8 bytes a step);
+# larger graphs step through arcs and fail links. None: the core's default (4M steps, 32 MB). Tests set 0.
+CONTEXT_TABLE_STEPS: int | None = None
 
 
 def _ngram_model(lm: KenLM) -> core.NgramModel:
@@ -65,7 +68,8 @@ def _build(lm) -> tuple[tuple, Callable[[], core.NativeScorer]] | None:
     if kind is WordBonus:
         return ("word_bonus",), lambda: core.WordBonusScorer(lm.starts.tolist(), lm.wordish.tolist())
     if kind is ContextGraph:  # hotwords: the graph's arrays, built once per graph object
-        return ("hotwords", id(lm)), lambda: core.ContextGraphScorer(**lm.arrays())
+        table = {} if CONTEXT_TABLE_STEPS is None else {"max_table_steps": CONTEXT_TABLE_STEPS}
+        return ("hotwords", id(lm), CONTEXT_TABLE_STEPS), lambda: core.ContextGraphScorer(**lm.arrays(), **table)
     return None
 
 

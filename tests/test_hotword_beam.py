@@ -114,10 +114,15 @@ def test_hotword_beam_is_checked():
 
 # ---- the compiled core equals the reference ----------------------------------------------------------------
 @pytest.mark.skipif(os.environ.get("ASRKIT_NATIVE", "1") == "0", reason="compiled core switched off")
-def test_native_equals_reference_with_boundaries_and_hotword_beam():
+@pytest.mark.parametrize("table_steps", [None, 0])
+def test_native_equals_reference_with_boundaries_and_hotword_beam(table_steps, monkeypatch):
+    """The core's context graph with its step table (the default for a graph this small) and without (0: arcs,
+    fail links and the memo of large graphs) both search exactly as the reference does."""
     import decoders.ctc_prefix_beam as cpb
+    import decoders.ctc_prefix_beam_native as native
 
     assert cpb._native_search() is not None
+    monkeypatch.setattr(native, "CONTEXT_TABLE_STEPS", table_steps)
     gen = torch.Generator().manual_seed(11)
     vocab = 14
     boundary = (torch.rand(vocab, generator=gen) < 0.4).tolist()

@@ -76,12 +76,16 @@ def test_language_model_protocol_batches():
 
 
 @pytest.mark.skipif(os.environ.get("ASRKIT_NATIVE", "1") == "0", reason="compiled core switched off")
-def test_native_scorer_equals_reference():
-    """Random phrases over a random vocabulary: the compiled search's n-best and scores equal the Python search."""
+@pytest.mark.parametrize("table_steps", [None, 0])
+def test_native_scorer_equals_reference(table_steps, monkeypatch):
+    """Random phrases over a random vocabulary: the compiled search's n-best and scores equal the Python search,
+    with the core's step table and without it (0)."""
     import decoders.ctc_prefix_beam as cpb
+    import decoders.ctc_prefix_beam_native as native
     from decoders.ctc_prefix_beam_native import native_scorer
 
     assert cpb._native_search() is not None
+    monkeypatch.setattr(native, "CONTEXT_TABLE_STEPS", table_steps)
     gen = torch.Generator().manual_seed(3)
     vocab = 12
     phrases = [torch.randint(1, vocab, (int(torch.randint(1, 5, (1,), generator=gen)),), generator=gen).tolist()

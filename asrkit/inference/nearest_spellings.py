@@ -31,15 +31,31 @@ def nearest_spellings(words: Sequence[str], spellings: Sequence[str], max_distan
     (normalised Levenshtein distance), nearest first and ties in list order."""
     if not words or not spellings or limit < 1:
         return [[] for _ in words]
-    out: list[list[int]] = []
-    chunk = max(1, _CELLS // len(spellings))
-    for start in range(0, len(words), chunk):
-        # float64: the same double division and cutoff test as process.extract (float32 would round 3/5
-        # above 0.6); one worker, so the caller's thread setting holds and results never depend on timing.
-        dist = process.cdist(words[start: start + chunk], spellings, scorer=Levenshtein.normalized_distance,
-                             score_cutoff=max_distance, dtype=np.float64, workers=1)
-        for row in dist:
-            near = np.flatnonzero(row <= max_distance)
-            near = near[np.argsort(row[near], kind="stable")][:limit]  # stable: equal distances keep list order
-            out.append(near.tolist())
+    out: list[list[int]] = [[] for _ in words]
+    spelling_lens = np.array([len(s) for s in spellings], dtype=np.float64)
+    by_len: dict[int, list[int]] = {}
+    for i, w in enumerate(words):
+        by_len.setdefault(len(w), []).append(i)
+    for n, group in by_len.items():
+        # Levenshtein distance is at least the difference in length, so a spelling whose length alone puts
+        # it past the cutoff (|n - m| / max(n, m), the same double division, monotone in the distance) is
+        # never an answer: only the others are compared (a third of a name list for a 7-letter word at 0.34).
+        longer = np.maximum(spelling_lens, n)
+        gap = np.divide(np.abs(spelling_lens - n), longer, out=np.zeros_like(longer), where=longer > 0)
+        near_len = np.flatnonzero(gap <= max_distance)
+        if not near_len.size:
+            continue
+        candidates = [spellings[k] for k in near_len]
+        chunk = max(1, _CELLS // len(candidates))
+        for start in range(0, len(group), chunk):
+            rows = group[start: start + chunk]
+            # float64: the same double division and cutoff test as process.extract (float32 would round 3/5
+            # above 0.6); one worker, so the caller's thread setting holds and results never depend on timing.
+            dist = process.cdist([words[i] for i in rows], candidates, scorer=Levenshtein.normalized_distance,
+                                 score_cutoff=max_distance, dtype=np.float64, workers=1)
+            for i, row in zip(rows, dist):
+                near = np.flatnonzero(row <= max_distance)
+                # stable: equal distances keep list order (near_len is increasing)
+                near = near[np.argsort(row[near], kind="stable")][:limit]
+                out[i] = near_len[near].tolist()
     return out

@@ -217,10 +217,11 @@ PYBIND11_MODULE(_ctc_core, m) {
   py::class_<asrkit::ContextGraphScorer, NativeScorer, std::shared_ptr<asrkit::ContextGraphScorer>>(m, "ContextGraphScorer")
       .def(py::init<std::vector<int64_t>, std::vector<int32_t>, std::vector<int32_t>, std::vector<int32_t>,
                     std::vector<int32_t>, std::vector<double>, std::vector<double>, int32_t, std::vector<bool>,
-                    int32_t>(),
+                    int32_t, size_t>(),
            py::arg("arc_start"), py::arg("arc_unit"), py::arg("arc_next"), py::arg("fail"), py::arg("land"),
            py::arg("pending"), py::arg("bank"), py::arg("start"), py::arg("boundary") = std::vector<bool>(),
-           py::arg("boundary_symbol") = -1);
+           py::arg("boundary_symbol") = -1,
+           py::arg("max_table_steps") = asrkit::ContextGraphScorer::kDefaultMaxTableSteps);
 
   py::class_<Search>(m, "PrefixSearch")
       .def(py::init<FloatArray, LongArray, int, int, int, int, std::optional<double>, std::optional<double>, bool,

@@ -483,11 +483,16 @@ void PrefixSearch::ExpandUtterance(int b, int t, const std::vector<const double*
 // Ties keep creation order. Returns keep; the hotword entries come last.
 int PrefixSearch::SelectWithHotwordBeam(int n) {
   auto safe = [](double x) { return std::isnan(x) ? kNegInf : x; };
-  // One pass in creation order keeps the best beam + hotword_beam entries by total - held in a small sorted
-  // list (an entry goes after the equal keys already there: ties keep creation order, as a stable sort), and
-  // lists the entries that hold a partial match. Only those places are ever read below (the main slots, then
-  // free slots filled past at most hotword_beam lane entries), so this is the selection of a full sort.
+  const int n_main = std::min(n, std::max(1, opts_.beam - opts_.hotword_beam));
+  const size_t lane_room = static_cast<size_t>(std::min(opts_.hotword_beam, opts_.beam - n_main));
+  // One pass in creation order keeps, each in a small sorted list (an entry goes after the equal keys already
+  // there: ties keep creation order, as a stable sort), the best beam + hotword_beam entries by total - held,
+  // and the best lane_room + n_main by total of those that hold a partial match. Only those places are ever
+  // read below: the main slots, free slots filled past at most hotword_beam lane entries, and the lane's
+  // best lane_room outside the main slots, which are among the first lane_room + n_main of its list. So this
+  // is the selection of two full sorts.
   const size_t cap = static_cast<size_t>(std::min(n, opts_.beam + opts_.hotword_beam));
+  const size_t lane_cap = lane_room > 0 ? lane_room + static_cast<size_t>(n_main) : 0;
   auto offer = [](std::vector<std::pair<double, int32_t>>& top, size_t room, double key, int32_t i) {
     if (top.size() == room) {
       if (!(key > top.back().first)) return;
@@ -498,22 +503,23 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
     for (; pos > 0 && top[pos - 1].first < key; --pos) top[pos] = top[pos - 1];
     top[pos] = {key, i};
   };
-  settled_.resize(n);
   top_.clear();
-  held_.clear();
+  lane_top_.clear();
+  bool any_held = false;
   for (int i = 0; i < n; ++i) {
     const Entry& e = next_[i];
-    settled_[i] = safe(e.total - e.held);
-    offer(top_, cap, settled_[i], i);
-    if (e.held > 0.0) held_.push_back(i);
+    offer(top_, cap, safe(e.total - e.held), i);
+    if (e.held > 0.0) {
+      any_held = true;
+      if (lane_cap > 0) offer(lane_top_, lane_cap, safe(e.total), i);
+    }
   }
   order_.resize(std::max<size_t>(order_.size(), cap));
-  if (held_.empty()) {  // no partial match (short lists, most frames): the beam best by total - held
+  if (!any_held) {  // no partial match (short lists, most frames): the beam best by total - held
     const int kept = std::min(n, opts_.beam);
     for (int i = 0; i < kept; ++i) order_[i] = top_[i].second;
     return PruneSettled(kept);
   }
-  const int n_main = std::min(n, std::max(1, opts_.beam - opts_.hotword_beam));
   auto in_main = [&](int32_t i) {
     for (int k = 0; k < n_main; ++k) {
       if (top_[k].second == i) return true;
@@ -521,13 +527,11 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
     return false;
   };
   // The lane: partial matches outside the main slots, the best lane_room by total (ties by creation order).
-  const size_t lane_room = static_cast<size_t>(std::min(opts_.hotword_beam, opts_.beam - n_main));
-  lane_top_.clear();
-  if (lane_room > 0) {
-    for (int32_t i : held_) {
-      if (!in_main(i)) offer(lane_top_, lane_room, safe(next_[i].total), i);
-    }
+  size_t w = 0;
+  for (size_t k = 0; k < lane_top_.size() && w < lane_room; ++k) {
+    if (!in_main(lane_top_[k].second)) lane_top_[w++] = lane_top_[k];
   }
+  lane_top_.resize(w);
   auto in_lane = [&](int32_t i) {
     for (const auto& x : lane_top_) {
       if (x.second == i) return true;
@@ -550,7 +554,8 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
 // many are left (in order).
 int PrefixSearch::PruneSettled(int kept) {
   if (!opts_.use_beam_prune_logp || kept <= 1) return kept;
-  const double floor = settled_[order_[0]] - opts_.beam_prune_logp;
+  const double best = next_[order_[0]].total - next_[order_[0]].held;
+  const double floor = (std::isnan(best) ? kNegInf : best) - opts_.beam_prune_logp;
   int w = 0;
   for (int i = 0; i < kept; ++i) {
     if (next_[order_[i]].total - next_[order_[i]].held >= floor) order_[w++] = order_[i];

@@ -170,11 +170,9 @@ class PrefixSearch {
   std::vector<NewExt> new_ext_;
   int frame_ = -1;
 
-  // SelectWithHotwordBeam: total - held of each next_ entry (NaN as -inf); the best by it (key, entry), best
-  // first; the entries holding a partial match; the lane's best by total.
-  std::vector<double> settled_;
+  // SelectWithHotwordBeam: (key, entry) lists, best first: the best by total - held (NaN as -inf), and the
+  // best by total of the entries that hold a partial match (the lane's candidates).
   std::vector<std::pair<double, int32_t>> top_, lane_top_;
-  std::vector<int32_t> held_;
   std::vector<std::pair<uint64_t, int32_t>> keyed_;  // Recombine: (hash of last unit + states, index)
   std::vector<char> drop_;
 
