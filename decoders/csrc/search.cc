@@ -1,5 +1,7 @@
 #include "search.hh"
 
+#include "context_graph.hh"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -122,6 +124,7 @@ PrefixSearch::PrefixSearch(const float* log_probs, int B, int T, int V, const in
     NativeScorer* native = slots_[s].native;
     if (!native) continue;
     native_holds_.push_back(native->Holds());
+    graph_of_native_.push_back(dynamic_cast<ContextGraphScorer*>(native));
     if (native->Holds() && opts_.hotword_beam > 0) holds_ = true;
     if (native->Prefetches()) prefetch_ = true;
     ++k;
@@ -223,7 +226,10 @@ int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
     float score;
     if (holds_ && native_holds_[k]) {
       double held;
-      score = native->ScoreHeld(nstate_[base_parent + k], unit, &child_state, &held);
+      // A context graph (a final class) is called directly: its table look-up is inlined here.
+      ContextGraphScorer* graph = graph_of_native_[k];
+      score = graph ? graph->ScoreHeld(nstate_[base_parent + k], unit, &child_state, &held)
+                    : native->ScoreHeld(nstate_[base_parent + k], unit, &child_state, &held);
       held_sum += slots_[s].weight * held;
     } else {
       score = native->Score(nstate_[base_parent + k], unit, &child_state);
@@ -493,25 +499,35 @@ int PrefixSearch::SelectWithHotwordBeam(int n) {
   // is the selection of two full sorts.
   const size_t cap = static_cast<size_t>(std::min(n, opts_.beam + opts_.hotword_beam));
   const size_t lane_cap = lane_room > 0 ? lane_room + static_cast<size_t>(n_main) : 0;
-  auto offer = [](std::vector<std::pair<double, int32_t>>& top, size_t room, double key, int32_t i) {
-    if (top.size() == room) {
-      if (!(key > top.back().first)) return;
-      top.pop_back();
-    }
+  // Once a list is full an entry must beat its last key, ``bar`` (a local: the common rejection is one
+  // compare); until then every entry goes in.
+  auto insert = [](std::vector<std::pair<double, int32_t>>& top, size_t room, double& bar, double key, int32_t i) {
+    if (top.size() == room) top.pop_back();
     size_t pos = top.size();
     top.emplace_back(key, i);
     for (; pos > 0 && top[pos - 1].first < key; --pos) top[pos] = top[pos - 1];
     top[pos] = {key, i};
+    if (top.size() == room) bar = top.back().first;
   };
   top_.clear();
   lane_top_.clear();
+  double top_bar = kNegInf, lane_bar = kNegInf;
+  bool top_open = cap > 0, lane_open = lane_cap > 0;  // not yet full
   bool any_held = false;
   for (int i = 0; i < n; ++i) {
     const Entry& e = next_[i];
-    offer(top_, cap, safe(e.total - e.held), i);
+    const double key = safe(e.total - e.held);
+    if (key > top_bar || top_open) {
+      insert(top_, cap, top_bar, key, i);
+      top_open = top_.size() < cap;
+    }
     if (e.held > 0.0) {
       any_held = true;
-      if (lane_cap > 0) offer(lane_top_, lane_cap, safe(e.total), i);
+      const double lane_key = safe(e.total);
+      if (lane_cap > 0 && (lane_key > lane_bar || lane_open)) {
+        insert(lane_top_, lane_cap, lane_bar, lane_key, i);
+        lane_open = lane_top_.size() < lane_cap;
+      }
     }
   }
   order_.resize(std::max<size_t>(order_.size(), cap));

@@ -40,6 +40,7 @@ struct SearchOptions {
   int hotword_beam = 0;
 };
 
+class ContextGraphScorer;
 struct NodeArrays;  // search.cc: a finished search's node arrays, kept for the next search on the thread
 
 struct Slot {
@@ -139,6 +140,7 @@ class PrefixSearch {
   int n_native_ = 0, n_callbacks_ = 0, n_frames_ = 0;
   bool holds_ = false;  // hotword_beam > 0 and some native scorer holds provisional scores
   std::vector<char> native_holds_;  // per native scorer: whether it holds a provisional score (HeldOf sums them)
+  std::vector<ContextGraphScorer*> graph_of_native_;  // per native scorer: itself if a context graph, else null
   bool prefetch_ = false;  // some native scorer prefetches (ExpandUtterance's look-ahead pass)
 
   // Trie: node -> parent, unit; native scorers' state and score per node (n_native_ per node).
