@@ -58,13 +58,23 @@ class FuzzyHotwords:
         """Whether ``word`` (normalised) is compared with the spellings at all."""
         return not (len(word) < 3 or word in self.known or word in self.target or word in self.phrase_words)
 
+    def _unsettled(self, words: set[str]) -> set[str]:
+        """The output words of ``words`` the correction may change: most output words are known words,
+        hotwords or words of a phrase (set differences in C). A word of those sets is normalised text already,
+        and normalising is idempotent, so it is one that the correction leaves alone. (One set argument per
+        call: with several, CPython walks each argument, here the whole vocabulary.)"""
+        return words.difference(self.known).difference(self.target).difference(self.phrase_words)
+
     def prepare(self, texts: Sequence[str]) -> None:
         """Look up the words of all ``texts`` that need it at once (:mod:`asrkit.inference.nearest_spellings`;
         the same answers as one look-up per word, remembered): call it with a batch's outputs before
         correcting them one by one."""
         if not self:
             return
-        words = {normalized_word(w) for text in texts for w in _WORD.findall(text)}
+        raw: set[str] = set()
+        for text in texts:
+            raw.update(_WORD.findall(text))
+        words = {normalized_word(w) for w in self._unsettled(raw)}
         todo = sorted(w for w in words if w not in self._memo and " " not in w and self._looked_up(w))
         todo = todo[: _MEMO_SIZE - len(self._memo)]
         self._memo.update(zip(todo, self._answers(todo)))
@@ -88,21 +98,18 @@ class FuzzyHotwords:
     def __call__(self, text: str) -> str:
         if not self:
             return text
-        # Most output words are known words, hotwords or words of a phrase (set differences in C), and the
-        # rest are mostly garbled words met before, whose answer is remembered: a text none of whose words
-        # changes is returned before the per-word substitution. (A word of those sets is normalised text
-        # already, and normalising is idempotent, so it is one that fix() leaves alone.)
-        # (One set argument per call: with several, CPython walks each argument, here the whole vocabulary.)
-        rest = set(_WORD.findall(text)).difference(self.known).difference(self.target).difference(self.phrase_words)
-        if not any(self._changes(w) for w in rest):
+        # The rest are mostly garbled words met before, whose answer is remembered: a text none of whose words
+        # changes is returned before the per-word substitution.
+        fix = {}
+        for word in self._unsettled(set(_WORD.findall(text))):
+            phrase = self._correction(word)
+            if phrase is not None:
+                fix[word] = phrase
+        if not fix:
             return text
-        return _WORD.sub(lambda m: self._correction(m.group(0)) or m.group(0), text)
+        return _WORD.sub(lambda m: fix.get(m.group(0), m.group(0)), text)
 
     def _correction(self, word: str) -> str | None:
         """The phrase that replaces the output word ``word``, or None."""
         norm = normalized_word(word)
         return self.nearest(norm) if norm and " " not in norm else None
-
-    def _changes(self, word: str) -> bool:
-        """Whether the substitution would replace the output word ``word``."""
-        return self._correction(word) is not None

@@ -224,15 +224,16 @@ int32_t PrefixSearch::Child(int32_t node, int32_t unit) {
     if (!native) continue;
     int32_t child_state;
     float score;
+    const int32_t state = nstate_[base_parent + k];
+    // A context graph (a final class) is called directly: its table look-up is inlined here.
+    ContextGraphScorer* graph = graph_of_native_[k];
     if (holds_ && native_holds_[k]) {
       double held;
-      // A context graph (a final class) is called directly: its table look-up is inlined here.
-      ContextGraphScorer* graph = graph_of_native_[k];
-      score = graph ? graph->ScoreHeld(nstate_[base_parent + k], unit, &child_state, &held)
-                    : native->ScoreHeld(nstate_[base_parent + k], unit, &child_state, &held);
+      score = graph ? graph->ScoreHeld(state, unit, &child_state, &held)
+                    : native->ScoreHeld(state, unit, &child_state, &held);
       held_sum += slots_[s].weight * held;
     } else {
-      score = native->Score(nstate_[base_parent + k], unit, &child_state);
+      score = graph ? graph->Score(state, unit, &child_state) : native->Score(state, unit, &child_state);
     }
     nstate_.push_back(child_state);
     nscore_.push_back(score);
