@@ -50,7 +50,8 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     """The DecodeConfig flags, shared with `asrkit tune`. Defaults are None so a --config file can fill them."""
     d = DecodeConfig()
     g = p.add_argument_group("decoding method (defaults in brackets)")
-    g.add_argument("--config", default=None, help="decoding config JSON (e.g. from `asrkit tune`)")
+    g.add_argument("--config", default=None, help="decoding config JSON (e.g. from `asrkit tune`); its fields "
+                        "override the model folder's decoding.json (docs/models.md), flags override both")
     g.add_argument("--method", default=None, choices=METHODS, help=f"decoding method (docs/decoding.md) [{d.method}]")
     g.add_argument("--beam", type=int, default=None,
                    help=f"hypotheses kept by the beam searches [CTC {CTC_BEAM}; speech LLM: its "

@@ -23,10 +23,11 @@ from asrkit.cli.decode import add_decoding_args, decoding_settings
 from asrkit.data.inputs import InputError, iter_inputs
 from asrkit.data.results import check_output_path
 from asrkit.errors import UserError
-from asrkit.inference.decode_config import DecodeConfig
+from asrkit.inference.decode_config import DecodeConfig, decoding_config
 from asrkit.inference.recognizer import Recognizer
 from asrkit.inference.tuning import grid_points, parse_grid, plot, search, tune_row_problem
 from asrkit.metrics import corpus_bleu, error_rate
+from asrkit.models.bundled import find_model_dir
 from asrkit.models.speech_llm.prompt import split_multitask
 from asrkit.utils.progress import progress
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     names = list(grid)
     field = args.ref_field or ("translation" if args.metric == "bleu" else "text")
     settings = decoding_settings(args)
-    base = DecodeConfig.load(args.config, **settings) if args.config else DecodeConfig(**settings)
+    base = decoding_config(args.config, settings, find_model_dir(args.model))  # also the model's decoding.json
     out = Path(args.output)
     # The output folder is checked before the model loads; tune.jsonl is always resumed (never replaced).
     if out.exists() and not out.is_dir():

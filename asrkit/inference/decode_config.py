@@ -15,10 +15,12 @@ from asrkit.errors import UserError
 from asrkit.inference.methods import METHODS, get_method
 from asrkit.utils.config_io import from_dict, read_json_object
 
-__all__ = ["CTC_BEAM", "FORMAT", "METHODS", "DecodeConfig", "upgrade"]
+__all__ = ["CTC_BEAM", "FORMAT", "METHODS", "MODEL_DEFAULTS", "DecodeConfig", "decoding_config", "model_defaults",
+           "upgrade"]
 
 CTC_BEAM = 8  # a CTC model's beam (hypotheses of the prefix search) when none is given
 FORMAT = 2  # "format" of the files save() writes; files without one are read by upgrade()
+MODEL_DEFAULTS = "decoding.json"  # in a model folder: the settings its card recommends (model_defaults)
 
 
 @dataclass
@@ -107,16 +109,37 @@ class DecodeConfig:
         Path(path).write_text(json.dumps({"format": FORMAT, **self.to_dict()}, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path, **overrides) -> DecodeConfig:
-        """A config file (e.g. written by ``asrkit tune``), then ``overrides`` that are not None."""
+    def load(cls, path: str | Path, defaults: dict | None = None, **overrides) -> DecodeConfig:
+        """A config file (e.g. written by ``asrkit tune``) over ``defaults`` (fields it does not set), then
+        ``overrides`` that are not None."""
         path = Path(path)
         obj = read_json_object(path, "decoding config")
         # Unknown keys and wrong types ("beam": "8") are refused here, naming the file and key, before any
         # model loads (asrkit/utils/config_io.py); the upgraded object is checked again.
         from_dict(cls, {k: v for k, v in obj.items() if k != "format"}, str(path))
-        obj = upgrade(obj, str(path))
+        obj = {**(defaults or {}), **upgrade(obj, str(path))}
         obj.update({k: v for k, v in overrides.items() if v is not None})
         return from_dict(cls, obj, str(path))
+
+
+def model_defaults(model_dir: str | Path) -> dict:
+    """The decoding settings a model folder recommends: its ``decoding.json`` (any DecodeConfig fields, e.g. the
+    hotword weight tuned for a character model, whose names have 2-3 times the units of BPE pieces), or {}."""
+    path = Path(model_dir) / MODEL_DEFAULTS
+    if not path.is_file():
+        return {}
+    obj = read_json_object(path, "model's decoding defaults")
+    from_dict(DecodeConfig, obj, str(path))  # unknown keys and wrong types: one line naming the file
+    return obj
+
+
+def decoding_config(config: str | Path | None, settings: dict, model_dir: str | Path | None = None) -> DecodeConfig:
+    """A run's settings, the one way they are put together: DecodeConfig's defaults, then the model folder's
+    ``decoding.json``, then the ``--config`` file, then ``settings`` (flags, keyword arguments) not None."""
+    defaults = model_defaults(model_dir) if model_dir is not None else {}
+    if config is not None:
+        return DecodeConfig.load(config, defaults, **settings)
+    return DecodeConfig(**{**defaults, **{k: v for k, v in settings.items() if v is not None}})
 
 
 def upgrade(obj: dict, where: str) -> dict:

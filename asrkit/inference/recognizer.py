@@ -6,7 +6,8 @@
     >>> rec = Recognizer(method="shallow_fusion", lm="lm.arpa", lm_weight=0.5, beam=16)
     >>> rec = Recognizer(config="tuned.json")                  # weights found by `asrkit tune`
 
-Keyword arguments are the fields of :class:`~asrkit.inference.decode_config.DecodeConfig`.
+Keyword arguments are the fields of :class:`~asrkit.inference.decode_config.DecodeConfig`; they override a
+config file, which overrides the model folder's ``decoding.json`` (:func:`decoding_config`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import torch
 
 from asrkit.errors import UserError
 from asrkit.frontend import SAMPLE_RATE, load_audio
-from asrkit.inference.decode_config import METHODS, DecodeConfig
+from asrkit.inference.decode_config import METHODS, DecodeConfig, decoding_config
 from asrkit.inference.engine import Decoder
 from asrkit.inference.heads import make_head
 from asrkit.models import load_model
+from asrkit.models.bundled import find_model_dir
 
 __all__ = ["METHODS", "Recognizer"]
 
@@ -49,12 +51,11 @@ class Recognizer:
         llm: str | Path | None = None,
         **settings,
     ):
-        if isinstance(config, DecodeConfig):
+        if isinstance(config, DecodeConfig):  # complete already: the model folder's decoding.json is not read
             cfg = DecodeConfig(**{**config.to_dict(), **{k: v for k, v in settings.items() if v is not None}})
-        elif config is not None:
-            cfg = DecodeConfig.load(config, **settings)
         else:
-            cfg = DecodeConfig(**{k: v for k, v in settings.items() if v is not None})
+            folder = None if isinstance(model, torch.nn.Module) else find_model_dir(model)
+            cfg = decoding_config(config, settings, folder)
         if llm is not None:
             cfg = DecodeConfig(**{**cfg.to_dict(), "llm": str(llm)})
         self.config = cfg.check()

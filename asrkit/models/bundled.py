@@ -28,3 +28,12 @@ def resolve_model_dir(name_or_dir: str | None) -> Path:
         return models[name]
     known = ", ".join(models) or "none"
     raise UserError(f"{name}: neither a model folder nor a bundled model name (bundled: {known})")
+
+
+def find_model_dir(name_or_dir: str | Path | None) -> Path | None:
+    """The folder of a bundled model name or a path (None: the default model), or None when it is neither
+    (whatever loads the model says what is wrong with it)."""
+    try:
+        return resolve_model_dir(None if name_or_dir is None else str(name_or_dir))
+    except UserError:
+        return None
