@@ -10,6 +10,7 @@ from asrkit.frontend import load_audio
 from asrkit.inference import Recognizer
 from asrkit.inference.decode_config import DecodeConfig
 from asrkit.models import load_model
+from asrkit.models.bundled import resolve_model_dir
 from asrkit.models.onnx_ctc import OnnxCTCModel
 from lm.ngram.build import build_ngram
 
@@ -74,3 +75,12 @@ def test_export_refuses_bad_targets(exported, tmp_path, capsys):
     (tmp_path / "f").write_text("")
     assert main(["export", "--out", str(tmp_path / "f")]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_the_models_decoding_defaults_go_with_it(tmp_path):
+    """bible-en-ctc-char's decoding.json (its tuned hotword settings) is copied into the ONNX folder and read there."""
+    out = tmp_path / "char"
+    assert main(["export", "--model", "bible-en-ctc-char", "--format", "onnx", "-o", str(out)]) == 0
+    assert (out / "decoding.json").read_text() == (resolve_model_dir("bible-en-ctc-char") / "decoding.json").read_text()
+    rec = Recognizer(str(out), method="beam")
+    assert isinstance(rec.model, OnnxCTCModel) and (rec.config.hotword_weight, rec.config.hotword_beam) == (1.0, 0)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from asrkit.errors import UserError
+from asrkit.inference.decode_config import MODEL_DEFAULTS
 from asrkit.models.onnx_ctc import INPUTS, ONNX_FILE, OUTPUTS, OnnxCTCModel
 from asrkit.models.registry import resolve_model_dir
 from asrkit.utils.config_io import read_json_object
@@ -52,7 +53,8 @@ def parity(model: torch.nn.Module, exported: OnnxCTCModel, seed: int = 0) -> flo
 
 
 def export_onnx(model: str | Path | None, out: str | Path, opset: int = OPSET) -> dict:
-    """Write ``out``/{config.json, tokenizer.model, am.mvn, model.onnx} from a CTC model folder or bundled name.
+    """Write ``out``/{config.json, tokenizer.model, am.mvn, model.onnx} (and the model's decoding.json, if it has
+    one) from a CTC model folder or bundled name.
 
     Returns what was written and the largest log-probability difference against PyTorch (checked here).
     """
@@ -79,6 +81,8 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = OPSET) -
     (out / "config.json").write_text(json.dumps(net.config.to_dict(), indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(src / "tokenizer.model", out / "tokenizer.model")
     shutil.copyfile(src / "am.mvn", out / "am.mvn")
+    if (src / MODEL_DEFAULTS).is_file():  # the decoding settings the model's card recommends go with it
+        shutil.copyfile(src / MODEL_DEFAULTS, out / MODEL_DEFAULTS)
     wrapper = _Network(net).eval()  # eval(): dropout off (export would also leave a train-mode module training)
     feats = torch.randn(2, 50, net.config.encoder.input_size)
     lengths = torch.tensor([50, 31])
