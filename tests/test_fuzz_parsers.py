@@ -149,6 +149,14 @@ def _decode_config(path):
     return DecodeConfig.load(path).check()
 
 
+def _model_decoding_defaults(path):
+    """A model folder's decoding.json (``path``'s bytes), under the flags of a run."""
+    from asrkit.inference.decode_config import MODEL_DEFAULTS, decoding_config
+
+    (path.parent / MODEL_DEFAULTS).write_bytes(path.read_bytes())
+    return decoding_config(None, {"method": "beam"}, path.parent).check()
+
+
 def _ctc_config(path):
     from asrkit.models.ctc import CTCModelConfig
     from asrkit.utils.config_io import read_json_object
@@ -179,7 +187,8 @@ def _lm_train_config(path):
 CONFIG_KEYS = ["method", "beam", "lm_weight", "lm", "format", "model_type", "vocab_size", "encoder", "frontend",
                "fbank", "output_size", "num_blocks", "sanm_shfit", "type", "codec", "strides", "upsample", "adapter",
                "encoder_dim", "downsample_rate", "lora", "target_modules", "prompts", "encoder_type", "optim", "lr",
-               "epochs", "units", "hertz", "model", "d_model", "n_heads", "positions"]
+               "epochs", "units", "hertz", "model", "d_model", "n_heads", "positions", "hotword_weight",
+               "hotword_beam"]
 
 
 def _configs() -> st.SearchStrategy:
@@ -200,6 +209,7 @@ def _read(path: Path) -> dict:
 # Each loader with real configs it reads: mutating them reaches the checks below the top level.
 CONFIG_CASES = [
     (_decode_config, [{"format": 2, "method": "beam", "beam": 4, "lm_weight": 0.5, "search_beam": 16.0}]),
+    (_model_decoding_defaults, [_read(PRETRAINED / "bible-en-ctc-char" / "decoding.json")]),
     (_ctc_config, [_read(PRETRAINED / "bible-en-ctc-small" / "config.json")]),
     (_speech_llm_config, [_read(PRETRAINED / "bible-en-speechllm-tiny" / "config.json")]),
     (_train_config, [_read(CONF / "ctc_small_stage2.json"), _read(CONF / "ctc_hertz_small.json")]),
