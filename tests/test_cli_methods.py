@@ -77,7 +77,14 @@ def test_method_errors_are_one_line(setup, tmp_path, capsys):
         (["--method", "tlg", "--graph", "g", "--insertion-bonus", "1"], "--word-bonus"),
         (["--method", "tlg", "--graph", "g", "--search-beam", "0"], "--search-beam must be positive"),
         (["--method", "shallow_fusion"], "needs --lm"),
+        # NaN / infinite weights would make every score NaN: refused, not decoded into empty text.
+        (["--method", "shallow_fusion", "--lm", str(d / "tok3.arpa"), "--lm-weight", "nan"],
+         "--lm-weight must be a finite number, not nan"),
+        (["--method", "beam", "--insertion-bonus", "inf"], "--insertion-bonus must be a finite number, not inf"),
+        (["--method", "beam", "--hotwords", str(d / "hot.txt"), "--hotword-weight", "nan"],
+         "--hotword-weight must be a finite number"),
     ]
+    (d / "hot.txt").write_text("cat\n")
     for extra, msg in cases:
         rc = main(["decode", "-q", "-m", str(model), "-i", str(manifest), "-o", str(tmp_path / "x.jsonl"), *extra])
         err = capsys.readouterr().err.strip()

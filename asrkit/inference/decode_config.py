@@ -8,6 +8,7 @@ by an asrkit before the engine of issue 11 and is read with the meanings it had 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ __all__ = ["CTC_BEAM", "FORMAT", "METHODS", "MODEL_DEFAULTS", "DecodeConfig", "d
 
 CTC_BEAM = 8  # a CTC model's beam (hypotheses of the prefix search) when none is given
 FORMAT = 2  # "format" of the files save() writes; files without one are read by upgrade()
+_FINITE = ("lm_weight", "source_weight", "ilm_weight", "insertion_bonus", "word_bonus", "blank_penalty", "oov_penalty",
+           "length_penalty", "eos_bias", "hotword_weight", "token_min_logp", "beam_prune_logp")  # check(): finite
 MODEL_DEFAULTS = "decoding.json"  # in a model folder: the settings its card recommends (model_defaults)
 
 
@@ -96,6 +99,12 @@ class DecodeConfig:
                             f"--task {self.task})")
         if not 0 < self.search_beam < float("inf"):
             raise UserError(f"--search-beam must be positive and finite, not {self.search_beam}")
+        # A NaN or infinite weight makes every hypothesis's score NaN (-inf times a zero weight too): the search
+        # would write empty or arbitrary text without a word of warning.
+        for name in _FINITE:
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise UserError(f"--{name.replace('_', '-')} must be a finite number, not {value}")
         return self
 
     def beam_or(self, default: int) -> int:
