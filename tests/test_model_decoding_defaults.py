@@ -27,6 +27,15 @@ def test_layers_defaults_model_file_config_flags(tmp_path):
     assert (cfg.hotword_weight, cfg.hotword_beam) == (4.0, 3)
 
 
+def test_relative_paths_are_read_from_the_model_folder(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "decoding.json").write_text(json.dumps({"lm": "lm.arpa", "known_words": str(tmp_path / "w.txt"),
+                                                     "hotwords": None}))
+    assert model_defaults(model) == {"lm": str(model / "lm.arpa"), "known_words": str(tmp_path / "w.txt"),
+                                     "hotwords": None}
+
+
 @pytest.mark.parametrize("content, problem", [('{"hotword_wieght": 1}', "hotword_wieght"),
                                               ('{"hotword_beam": "0"}', "hotword_beam"),
                                               ("[1, 2]", "JSON object"), ("{", "decoding.json")])

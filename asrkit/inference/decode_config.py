@@ -131,15 +131,20 @@ class DecodeConfig:
         return from_dict(cls, obj, str(path))
 
 
+_PATHS = ("lm", "source_lm", "ilm", "graph", "hotwords", "known_words", "llm")  # DecodeConfig's file/folder fields
+
+
 def model_defaults(model_dir: str | Path) -> dict:
     """The decoding settings a model folder recommends: its ``decoding.json`` (any DecodeConfig fields, e.g. the
-    hotword weight tuned for a character model, whose names have 2-3 times the units of BPE pieces), or {}."""
+    hotword weight tuned for a character model, whose names have 2-3 times the units of BPE pieces), or {}. A
+    relative path in it (an LM shipped with the model) is read from the model folder."""
     path = Path(model_dir) / MODEL_DEFAULTS
     if not path.is_file():
         return {}
     obj = read_json_object(path, "model's decoding defaults")
     from_dict(DecodeConfig, obj, str(path))  # unknown keys and wrong types: one line naming the file
-    return obj
+    return {k: str(Path(model_dir) / v) if k in _PATHS and v and not Path(v).is_absolute() else v
+            for k, v in obj.items()}
 
 
 def decoding_config(config: str | Path | None, settings: dict, model_dir: str | Path | None = None) -> DecodeConfig:
